@@ -1,0 +1,260 @@
+/* Checks of string values: topic filters, SQL names, URLs, column sources. */
+#include "config.h"
+
+#include <ctype.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/schema.h"
+#include "config/value.h"
+#include "util.h"
+
+int
+cfg_check_topic_filter(const char *s, char *why, size_t sz)
+{
+	if (cfg_valid_topic_filter(s))
+		return 0;
+	snprintf(why, sz, "\"%s\" is not a valid MQTT topic filter ('+' and "
+	    "'#' must fill a whole level, '#' only last)", s);
+	return -1;
+}
+
+int
+cfg_check_identifier(const char *s, char *why, size_t sz)
+{
+	if (cfg_valid_identifier(s))
+		return 0;
+	snprintf(why, sz, "\"%s\" is not a valid name (letters, digits and _, "
+	    "not starting with a digit or sqlite_, at most 64)", s);
+	return -1;
+}
+
+int
+cfg_check_url(const char *s, char *why, size_t sz)
+{
+	static const char *const schemes[] = {
+		"tcp://", "mqtt://", "ssl://", "mqtts://", "ws://", "wss://",
+	};
+	const char	*host = NULL, *colon, *end;
+	long		 port;
+	char		*pe;
+
+	for (size_t i = 0; i < FMQ_NELEM(schemes); i++)
+		if (strncmp(s, schemes[i], strlen(schemes[i])) == 0)
+			host = s + strlen(schemes[i]);
+	if (host == NULL) {
+		snprintf(why, sz, "\"%s\" is not a broker URL (use tcp://, mqtt://, "
+		    "ssl://, mqtts://, ws:// or wss://, then host[:port])", s);
+		return -1;
+	}
+	end = host + strcspn(host, "/");
+	colon = host[0] == '[' ? strstr(host, "]:") : strchr(host, ':');
+	if (colon != NULL && colon < end && host[0] == '[')
+		colon++;
+	if (end == host || (colon != NULL && colon < end && colon == host)) {
+		snprintf(why, sz, "\"%s\" has no host name", s);
+		return -1;
+	}
+	if (colon != NULL && colon < end) {
+		port = strtol(colon + 1, &pe, 10);
+		if (pe != end || port < 1 || port > 65535) {
+			snprintf(why, sz, "\"%s\" has a bad port", s);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+cfg_topic_index(const char *s)
+{
+	char	*end;
+	long	 n;
+
+	if (strncmp(s, "topic[", 6) != 0 || !isdigit((unsigned char)s[6]))
+		return -1;
+	n = strtol(s + 6, &end, 10);
+	if (strcmp(end, "]") != 0 || n > 255)
+		return -1;
+	return (int)n;
+}
+
+/* A JSON path in SQLite's syntax: $, .key, ."quoted key", [N], [#-N]. */
+static int
+valid_json_path(const char *p)
+{
+	if (*p++ != '$')
+		return 0;
+	while (*p != '\0') {
+		if (*p == '.') {
+			p++;
+			if (*p == '"') {
+				const char *q = strchr(p + 1, '"');
+
+				if (q == NULL || q == p + 1)
+					return 0;
+				p = q + 1;
+			} else {
+				size_t n = strcspn(p, ".[");
+
+				if (n == 0)
+					return 0;
+				p += n;
+			}
+		} else if (*p == '[') {
+			p++;
+			if (*p == '#' && p[1] == '-')
+				p += 2;
+			if (!isdigit((unsigned char)*p))
+				return 0;
+			while (isdigit((unsigned char)*p))
+				p++;
+			if (*p++ != ']')
+				return 0;
+		} else
+			return 0;
+	}
+	return 1;
+}
+
+int
+cfg_check_column_source(const char *s, char *why, size_t sz)
+{
+	static const char *const fixed[] = {
+		"topic", "payload", "received_at", "qos", "retain", "client_id",
+	};
+
+	for (size_t i = 0; i < FMQ_NELEM(fixed); i++)
+		if (strcmp(s, fixed[i]) == 0)
+			return 0;
+	if (cfg_topic_index(s) >= 0)
+		return 0;
+	if (s[0] == '$' && valid_json_path(s))
+		return 0;
+	if (strncmp(s, "user_property[", 14) == 0 && strlen(s) > 15 &&
+	    s[strlen(s) - 1] == ']')
+		return 0;
+	snprintf(why, sz, "\"%s\" is not a column source (use a JSON path like "
+	    "$.value, topic, topic[N], payload, received_at, qos, retain, "
+	    "client_id or user_property[NAME])", s);
+	return -1;
+}
+
+/* Skips a literal: a number, a quoted string, true, false or null. */
+static const char *
+skip_literal(const char *p)
+{
+	char	*end;
+
+	if (*p == '"' || *p == '\'') {
+		const char *q = strchr(p + 1, *p);
+
+		return q ? q + 1 : NULL;
+	}
+	for (const char *const *w = (const char *const[]){ "true", "false",
+	    "null", NULL }; *w; w++)
+		if (strncmp(p, *w, strlen(*w)) == 0)
+			return p + strlen(*w);
+	strtod(p, &end);
+	return end == p ? NULL : end;
+}
+
+int
+cfg_check_where(const char *s, char *why, size_t sz)
+{
+	static const char *const ops[] = { "==", "!=", "<=", ">=", "<", ">" };
+	const char	*p = s;
+	char		 path[256];
+	size_t		 n, i;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	n = strcspn(p, " \t=!<>");
+	if (n == 0 || n >= sizeof(path))
+		goto bad;
+	snprintf(path, sizeof(path), "%s%.*s", p[0] == '$' ? "" : "$.", (int)n, p);
+	if (!valid_json_path(path))
+		goto bad;
+	p += n;
+	while (isspace((unsigned char)*p))
+		p++;
+	for (i = 0; i < FMQ_NELEM(ops); i++)
+		if (strncmp(p, ops[i], strlen(ops[i])) == 0)
+			break;
+	if (i == FMQ_NELEM(ops))
+		goto bad;
+	p += strlen(ops[i]);
+	while (isspace((unsigned char)*p))
+		p++;
+	if ((p = skip_literal(p)) == NULL)
+		goto bad;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p == '\0')
+		return 0;
+bad:
+	snprintf(why, sz, "\"%s\" is not a condition (use e.g. quality == "
+	    "\"good\" or $.value > 0)", s);
+	return -1;
+}
+
+int
+cfg_check_pattern(const char *s, char *why, size_t sz)
+{
+	char	*plain = xmalloc(strlen(s) + 1);
+	char	 err[128];
+	size_t	 j = 0, groups = 0;
+	regex_t	 re;
+	int	 r;
+
+	/* POSIX ERE has no named groups: drop "?<name>" / "?P<name>". */
+	for (size_t i = 0; s[i] != '\0';) {
+		if (s[i] == '(' && s[i + 1] == '?') {
+			size_t k = i + 2 + (s[i + 2] == 'P');
+			const char *gt = s[k] == '<' ? strchr(s + k, '>') : NULL;
+
+			if (gt != NULL && gt > s + k + 1) {
+				plain[j++] = '(';
+				i = (size_t)(gt - s) + 1;
+				groups++;
+				continue;
+			}
+		}
+		plain[j++] = s[i++];
+	}
+	plain[j] = '\0';
+	r = regcomp(&re, plain, REG_EXTENDED);
+	free(plain);
+	if (r != 0) {
+		regerror(r, &re, err, sizeof(err));
+		snprintf(why, sz, "\"%s\" is not a regular expression: %s", s, err);
+		return -1;
+	}
+	regfree(&re);
+	if (groups == 0) {
+		snprintf(why, sz, "\"%s\" has no named group such as "
+		    "(?<temperature>[0-9.]+)", s);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cfg_check_topic_template(const char *s, char *why, size_t sz)
+{
+	char	*t = xstrdup(s), *p;
+	int	 ok;
+
+	/* {device} is the only placeholder; the result is a plain topic. */
+	while ((p = strstr(t, "{device}")) != NULL)
+		memmove(p + 1, p + 8, strlen(p + 8) + 1), *p = 'd';
+	ok = *t != '\0' && strpbrk(t, "+#{}") == NULL;
+	free(t);
+	if (ok)
+		return 0;
+	snprintf(why, sz, "\"%s\" is not a topic template (a topic without "
+	    "wildcards; {device} is replaced by the device name)", s);
+	return -1;
+}

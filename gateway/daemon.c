@@ -1,0 +1,206 @@
+/* The daemon's life: start, reload on SIGHUP, bounded stop, watchdog. */
+#include "config.h"
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "log.h"
+#include "loop.h"
+#include "notify.h"
+#include "util.h"
+
+struct daemon {
+	char			*path;
+	struct fmq_config	*cfg;
+	int			 log_override;
+	struct loop		*loop;
+	struct loop_timer	*watchdog;
+	struct loop_timer	*stop_timer;
+	int			 stopping;
+	int			 status;
+	uint64_t		 started_ms;
+};
+
+/* Applies the settings that take effect at once (the log level). */
+static void
+daemon_apply(struct daemon *d)
+{
+	log_set_level(d->log_override >= 0 ? (enum log_level)d->log_override :
+	    (enum log_level)d->cfg->log_level);
+}
+
+/* Warns once per section whose part is not in this build yet. */
+static void
+daemon_warn_unbuilt(const struct fmq_config *cfg)
+{
+	static const struct {
+		const char	*section;
+		size_t		 off;
+	} parts[] = {
+		{ "broker.listeners", offsetof(struct fmq_config, broker.nlisteners) },
+		{ "devices", offsetof(struct fmq_config, ndevices) },
+		{ "tables", offsetof(struct fmq_config, ntables) },
+		{ "bridges", offsetof(struct fmq_config, nbridges) },
+		{ "actuators", offsetof(struct fmq_config, nactuators) },
+	};
+
+	for (size_t i = 0; i < FMQ_NELEM(parts); i++) {
+		size_t n = *(const size_t *)(const void *)((const char *)cfg +
+		    parts[i].off);
+
+		if (n > 0)
+			log_warn("fieldmqd", NULL, "%s: %zu configured and valid, "
+			    "not run: this version does not include that part yet",
+			    parts[i].section, n);
+	}
+}
+
+static void
+on_watchdog(struct loop *l, struct loop_timer *t, void *arg)
+{
+	notify_watchdog();
+}
+
+static void
+on_stop_timeout(struct loop *l, struct loop_timer *t, void *arg)
+{
+	struct daemon *d = arg;
+
+	log_error("fieldmqd", NULL, "stop: not finished after %llu ms: exiting "
+	    "anyway", (unsigned long long)d->cfg->shutdown_timeout_ms);
+	d->status = 1;
+	loop_stop(l);
+}
+
+/* Begins a graceful stop: parts flush, then the loop ends. */
+static void
+daemon_stop(struct daemon *d, const char *why)
+{
+	if (d->stopping) {
+		log_warn("fieldmqd", NULL, "%s again: stopping now", why);
+		d->status = 1;
+		loop_stop(d->loop);
+		return;
+	}
+	d->stopping = 1;
+	notify_stopping();
+	log_info("fieldmqd", NULL, "stopping: %s", why);
+	d->stop_timer = loop_timer_new(d->loop, on_stop_timeout, d);
+	loop_timer_arm(d->stop_timer, d->cfg->shutdown_timeout_ms, 0);
+	/* No part holds queued work yet: the loop can end at once. */
+	loop_stop(d->loop);
+}
+
+/* Re-reads the config; applies it only if the whole file is valid. */
+static void
+daemon_reload(struct daemon *d)
+{
+	struct cfg_errors	 errs = { 0 };
+	struct fmq_config	*cfg;
+	char			 desc[256];
+
+	notify_reloading();
+	log_info("config", NULL, "reloading %s", d->path);
+	if ((cfg = config_load(d->path, &errs)) == NULL) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_error("config", NULL, "%s", errs.lines[i]);
+		log_error("config", NULL, "reload refused: %zu error%s: still "
+		    "running on the previous configuration", errs.n,
+		    errs.n == 1 ? "" : "s");
+		cfg_errors_free(&errs);
+		notify_ready();
+		return;
+	}
+	config_free(d->cfg);
+	d->cfg = cfg;
+	daemon_apply(d);
+	config_describe(cfg, desc, sizeof(desc));
+	log_info("config", NULL, "reloaded: %s", desc);
+	daemon_warn_unbuilt(cfg);
+	notify_ready();
+}
+
+static void
+on_signal(struct loop *l, int signo, void *arg)
+{
+	struct daemon *d = arg;
+
+	switch (signo) {
+	case SIGHUP:
+		daemon_reload(d);
+		break;
+	case SIGTERM:
+		daemon_stop(d, "SIGTERM");
+		break;
+	case SIGINT:
+		daemon_stop(d, "SIGINT");
+		break;
+	}
+}
+
+struct daemon *
+daemon_new(const char *path, struct fmq_config *cfg, int log_override)
+{
+	struct daemon *d = xcalloc(1, sizeof(*d));
+
+	d->path = xstrdup(path);
+	d->cfg = cfg;
+	d->log_override = log_override;
+	if ((d->loop = loop_new()) == NULL)
+		fatal("cannot create the event loop");
+	daemon_apply(d);
+	return d;
+}
+
+int
+daemon_run(struct daemon *d)
+{
+	uint64_t	wd_usec;
+	char		desc[256];
+
+	signal(SIGPIPE, SIG_IGN);
+	if (loop_signal(d->loop, SIGHUP, on_signal, d) == -1 ||
+	    loop_signal(d->loop, SIGTERM, on_signal, d) == -1 ||
+	    loop_signal(d->loop, SIGINT, on_signal, d) == -1)
+		fatal("cannot watch signals");
+	if ((wd_usec = notify_watchdog_usec()) > 0) {
+		uint64_t ms = wd_usec / 2000 ? wd_usec / 2000 : 1;
+
+		d->watchdog = loop_timer_new(d->loop, on_watchdog, d);
+		loop_timer_arm(d->watchdog, ms, ms);
+		log_info("fieldmqd", NULL, "watchdog: pinging every %llu ms",
+		    (unsigned long long)ms);
+	}
+	d->started_ms = mono_ms();
+	config_describe(d->cfg, desc, sizeof(desc));
+	log_info("fieldmqd", NULL, "started %s (pid %ld): %s: %s", PACKAGE_VERSION,
+	    (long)getpid(), d->path, desc);
+	daemon_warn_unbuilt(d->cfg);
+	notify_ready();
+	notify_status("running: %s", desc);
+	if (loop_run(d->loop) == -1) {
+		log_error("fieldmqd", NULL, "event loop failed");
+		d->status = 1;
+	}
+	log_info("fieldmqd", NULL, "stopped after %llu ms", (unsigned long long)
+	    (mono_ms() - d->started_ms));
+	return d->status;
+}
+
+void
+daemon_free(struct daemon *d)
+{
+	if (d == NULL)
+		return;
+	loop_timer_free(d->watchdog);
+	loop_timer_free(d->stop_timer);
+	loop_free(d->loop);
+	config_free(d->cfg);
+	free(d->path);
+	free(d);
+}

@@ -1,0 +1,107 @@
+/* fieldmq: the command-line tool for the person who runs the gateway. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+
+#ifndef FMQ_SYSCONF_FILE
+#define FMQ_SYSCONF_FILE "/etc/fieldmq/fieldmq.yaml"
+#endif
+
+struct command {
+	const char	*name;
+	const char	*summary;
+	int		(*run)(int, char **);
+	void		(*help)(FILE *);
+};
+
+static void
+check_config_help(FILE *f)
+{
+	fprintf(f,
+	    "usage: fieldmq check-config [FILE]\n"
+	    "Checks a configuration file (default %s) and prints every error\n"
+	    "as FILE:LINE:COLUMN: PATH: message. Exits 0 if it is valid, 1 if not.\n",
+	    FMQ_SYSCONF_FILE);
+}
+
+/* fieldmq check-config [FILE] */
+static int
+check_config_run(int argc, char **argv)
+{
+	const char		*path = FMQ_SYSCONF_FILE;
+	struct cfg_errors	 errs = { 0 };
+	struct fmq_config	*cfg;
+	char			 desc[256];
+
+	if (argc > 2) {
+		check_config_help(stderr);
+		return 2;
+	}
+	if (argc == 2)
+		path = argv[1];
+	if ((cfg = config_load(path, &errs)) == NULL) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.lines[i]);
+		fprintf(stderr, "%s: %zu error%s\n", path, errs.n,
+		    errs.n == 1 ? "" : "s");
+		cfg_errors_free(&errs);
+		return 1;
+	}
+	config_describe(cfg, desc, sizeof(desc));
+	printf("%s: ok: %s\n", path, desc);
+	config_free(cfg);
+	return 0;
+}
+
+static const struct command commands[] = {
+	{ "check-config", "check a configuration file", check_config_run,
+	  check_config_help },
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: fieldmq COMMAND [ARGS...]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'fieldmq COMMAND --help' describes a command.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("fieldmq %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *c = &commands[i];
+
+		if (strcmp(argv[1], c->name) != 0)
+			continue;
+		for (int j = 2; j < argc; j++) {
+			if (strcmp(argv[j], "-h") == 0 ||
+			    strcmp(argv[j], "--help") == 0) {
+				c->help(stdout);
+				return 0;
+			}
+		}
+		return c->run(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "fieldmq: unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

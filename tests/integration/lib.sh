@@ -1,0 +1,93 @@
+# Shared helpers for the integration tests: a temporary directory, free
+# ports, bounded waits for a log line or a file, and processes stopped by
+# PID when the test ends, whatever happens.
+set -eu
+
+top_srcdir=${top_srcdir:-.}
+top_builddir=${top_builddir:-.}
+FIELDMQD=$top_builddir/fieldmqd
+FIELDMQ=$top_builddir/fieldmq
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/fieldmq-test.XXXXXX")
+PIDS=""
+STEP=0
+
+cleanup() {
+	for p in $PIDS; do
+		{ kill -9 "$p" && wait "$p"; } 2>/dev/null || true
+	done
+	if [ "${KEEP_TMP:-0}" = 1 ]; then
+		echo "# kept $TMP"
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+
+# fail MESSAGE: prints what went wrong (and the daemon's log) and exits 1.
+fail() {
+	echo "not ok - $*"
+	for f in "$TMP"/*.log; do
+		[ -f "$f" ] || continue
+		echo "# --- $f (last 30 lines)"
+		tail -n 30 "$f" | sed 's/^/# /'
+	done
+	exit 1
+}
+
+# ok MESSAGE: one passed check.
+ok() {
+	STEP=$((STEP + 1))
+	echo "ok $STEP - $*"
+}
+
+# free_port: a TCP port on 127.0.0.1 that was free a moment ago.
+free_port() {
+	"$top_builddir/tests/tools/freeport"
+}
+
+# track PID: the process is killed when the test ends.
+track() {
+	PIDS="$PIDS $1"
+}
+
+# wait_for_file_match FILE REGEX [SECONDS]: waits until a line of FILE matches.
+wait_for_match() {
+	local file=$1 re=$2 limit=${3:-10} i=0
+	while [ "$i" -lt $((limit * 20)) ]; do
+		if [ -f "$file" ] && grep -qE -- "$re" "$file"; then
+			return 0
+		fi
+		sleep 0.05
+		i=$((i + 1))
+	done
+	fail "timed out after ${limit}s waiting for /$re/ in $file"
+}
+
+# wait_exit PID [SECONDS]: waits for a child to end; its exit status goes to RC.
+wait_exit() {
+	local pid=$1 limit=${2:-10} i=0
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ "$i" -ge $((limit * 20)) ]; then
+			fail "process $pid still running after ${limit}s"
+		fi
+		# A zombie child counts as ended.
+		if [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" = Z ]; then
+			break
+		fi
+		sleep 0.05
+		i=$((i + 1))
+	done
+	RC=0
+	wait "$pid" || RC=$?
+}
+
+# alive PID: true while the process runs (and is not a zombie).
+alive() {
+	kill -0 "$1" 2>/dev/null &&
+		[ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" != Z ]
+}
+
+# done_testing: the plain summary line.
+done_testing() {
+	echo "# $STEP checks passed"
+}
