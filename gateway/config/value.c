@@ -89,11 +89,13 @@ cfg_parse_bool(const char *s, int *out)
 	static const char *const yes[] = { "true", "yes", "on" };
 	static const char *const no[] = { "false", "no", "off" };
 
+	if (s[0] == '\0')
+		return -1;
 	/* Lower, Title or UPPER case only, as YAML 1.1 says. */
-	if (s[0] != '\0' && islower((unsigned char)s[0]) && isupper((unsigned char)s[1]))
+	if (islower((unsigned char)s[0]) && isupper((unsigned char)s[1]))
 		return -1;
 	for (int i = 1; s[i] != '\0'; i++)
-		if (islower((unsigned char)s[i]) != islower((unsigned char)s[1]))
+		if (!islower((unsigned char)s[i]) != !islower((unsigned char)s[1]))
 			return -1;
 	for (size_t i = 0; i < FMQ_NELEM(yes); i++) {
 		if (strcasecmp(s, yes[i]) == 0) {
