@@ -65,7 +65,7 @@ struct loop {
 	int			 sigfd;
 	atomic_int		 stop;
 	int			 dispatching;
-	uint64_t		 now;		/* monotonic us, once per turn */
+	uint64_t		 now;		/* monotonic us, per turn */
 
 	struct loop_watch	**watches;	/* indexed by fd */
 	size_t			 nwatches;
@@ -104,6 +104,7 @@ ms_to_us(uint64_t ms)
 	return ms * 1000;
 }
 
+/* Creates the epoll set and the stop eventfd, watched like any other fd. */
 struct loop *
 loop_new(void)
 {
@@ -123,7 +124,8 @@ loop_new(void)
 		goto fail;
 	if ((loop->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
 		goto fail;
-	if (loop_add_fd(loop, loop->stopfd, EPOLLIN, loop_stop_read, NULL) == -1)
+	if (loop_add_fd(loop, loop->stopfd, EPOLLIN, loop_stop_read,
+	    NULL) == -1)
 		goto fail;
 	return loop;
 
@@ -151,6 +153,7 @@ loop_reap(struct loop *loop)
 	}
 }
 
+/* Frees watches, timers and the loop's own fds; watched fds stay open. */
 void
 loop_free(struct loop *loop)
 {
@@ -207,6 +210,7 @@ loop_watch_grow(struct loop *loop, int fd)
 	loop->nwatches = n;
 }
 
+/* Watches fd; epoll's data points at the watch, not at the fd number. */
 int
 loop_add_fd(struct loop *loop, int fd, uint32_t events, loop_io_cb cb,
     void *arg)
@@ -241,6 +245,7 @@ loop_add_fd(struct loop *loop, int fd, uint32_t events, loop_io_cb cb,
 	return 0;
 }
 
+/* Changes the events watched on fd. */
 int
 loop_mod_fd(struct loop *loop, int fd, uint32_t events)
 {
@@ -367,6 +372,7 @@ heap_remove(struct loop *loop, struct loop_timer *t)
 	heap_down(loop, last->slot);
 }
 
+/* Creates a disarmed timer owned by the loop. */
 struct loop_timer *
 loop_timer_new(struct loop *loop, loop_timer_cb cb, void *arg)
 {
@@ -387,7 +393,8 @@ loop_timer_new(struct loop *loop, loop_timer_cb cb, void *arg)
  * that armed it, so a callback re-arming with delay 0 cannot spin.
  */
 void
-loop_timer_arm(struct loop_timer *t, uint64_t delay_ms, uint64_t interval_ms)
+loop_timer_arm(struct loop_timer *t, uint64_t delay_ms,
+    uint64_t interval_ms)
 {
 	struct loop	*loop = t->loop;
 	uint64_t	 deadline;
@@ -418,6 +425,7 @@ loop_timer_armed(const struct loop_timer *t)
 	return t->slot != LOOP_NO_SLOT;
 }
 
+/* Disarms t and frees it, at the end of the turn if a callback is running. */
 void
 loop_timer_free(struct loop_timer *t)
 {
@@ -510,6 +518,7 @@ loop_timeout(struct loop *loop, int timeout_ms)
 	return (int)wait;
 }
 
+/* Waits for fds or the earliest timer, fires due timers, dispatches fds. */
 int
 loop_run_once(struct loop *loop, int timeout_ms)
 {
@@ -535,6 +544,7 @@ loop_run_once(struct loop *loop, int timeout_ms)
 	return 0;
 }
 
+/* Runs turns until loop_stop(); each stop ends one loop_run(). */
 int
 loop_run(struct loop *loop)
 {
@@ -576,7 +586,6 @@ static void
 loop_signal_read(struct loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct signalfd_siginfo	 si;
-	loop_signal_cb		 cb;
 	size_t			 i;
 	int			 signo;
 
@@ -585,8 +594,7 @@ loop_signal_read(struct loop *loop, int fd, uint32_t events, void *arg)
 		for (i = 0; i < loop->nsigs; i++) {
 			if (loop->sigs[i].signo != signo)
 				continue;
-			cb = loop->sigs[i].cb;
-			cb(loop, signo, loop->sigs[i].arg);
+			loop->sigs[i].cb(loop, signo, loop->sigs[i].arg);
 			break;
 		}
 	}
@@ -618,7 +626,8 @@ loop_signal(struct loop *loop, int signo, loop_signal_cb cb, void *arg)
 	if (fd == -1)
 		return -1;
 	if (loop->sigfd == -1) {
-		if (loop_add_fd(loop, fd, EPOLLIN, loop_signal_read, NULL) == -1) {
+		if (loop_add_fd(loop, fd, EPOLLIN, loop_signal_read,
+		    NULL) == -1) {
 			rc = errno;
 			close(fd);
 			errno = rc;

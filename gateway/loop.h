@@ -26,7 +26,10 @@ int		 loop_add_fd(struct loop *, int fd, uint32_t events, loop_io_cb, void *arg)
 int		 loop_mod_fd(struct loop *, int fd, uint32_t events);
 int		 loop_del_fd(struct loop *, int fd);
 
-/* A timer is created disarmed; arm it with a delay and an optional period. */
+/*
+ * A timer is created disarmed; arm it with a delay and an optional period.
+ * Timers are for the loop thread only and die with the loop.
+ */
 struct loop_timer *loop_timer_new(struct loop *, loop_timer_cb, void *arg);
 /* Fires after delay_ms, then every interval_ms if interval_ms > 0. */
 void		 loop_timer_arm(struct loop_timer *, uint64_t delay_ms, uint64_t interval_ms);
@@ -35,7 +38,11 @@ int		 loop_timer_armed(const struct loop_timer *);
 /* Disarms and frees; safe from inside the timer's own callback; accepts NULL. */
 void		 loop_timer_free(struct loop_timer *);
 
-/* Blocks signo for the process and delivers it through the loop. */
+/*
+ * Blocks signo in the calling thread and delivers it through the loop.
+ * Call it before any worker thread starts, so that they inherit the mask;
+ * loop_free() leaves the signal blocked.
+ */
 int		 loop_signal(struct loop *, int signo, loop_signal_cb, void *arg);
 
 /* Runs until loop_stop(); returns 0, or -1 if epoll_wait fails. */

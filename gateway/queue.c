@@ -62,6 +62,7 @@ queue_cond_init(pthread_cond_t *cv)
 	return rc;
 }
 
+/* Creates an empty queue; NULL with errno set if capacity is 0. */
 struct queue *
 queue_new(const char *name, size_t capacity, enum queue_policy policy,
     queue_free_cb free_item)
@@ -119,6 +120,7 @@ queue_take(struct queue *q)
 	return item;
 }
 
+/* Frees the queue and hands the items left in it to free_item. */
 void
 queue_free(struct queue *q)
 {
@@ -155,7 +157,8 @@ queue_deadline(struct timespec *ts, int timeout_ms)
 
 /* Waits on cv until woken or past deadline (NULL: forever); -1 on timeout. */
 static int
-queue_wait(struct queue *q, pthread_cond_t *cv, const struct timespec *deadline)
+queue_wait(struct queue *q, pthread_cond_t *cv,
+    const struct timespec *deadline)
 {
 	if (deadline == NULL) {
 		pthread_cond_wait(cv, &q->mtx);
@@ -273,8 +276,10 @@ queue_pop(struct queue *q, void **items, size_t max)
 	return n;
 }
 
+/* Waits for the first item unless closed or timed out, then pops. */
 size_t
-queue_pop_wait(struct queue *q, void **items, size_t max, int timeout_ms)
+queue_pop_wait(struct queue *q, void **items, size_t max,
+    int timeout_ms)
 {
 	struct timespec	 ts, *deadline = NULL;
 	size_t		 n;
@@ -300,6 +305,7 @@ queue_fd(struct queue *q)
 	return q->efd;
 }
 
+/* Marks the queue closed and wakes every waiting producer and consumer. */
 void
 queue_close(struct queue *q)
 {
@@ -316,6 +322,7 @@ queue_name(const struct queue *q)
 	return q->name;
 }
 
+/* Copies the counters under the mutex. */
 void
 queue_get_stats(struct queue *q, struct queue_stats *st)
 {

@@ -29,7 +29,10 @@ struct queue_stats {
 
 typedef void (*queue_free_cb)(void *item);
 
-/* Creates a queue; free_item (may be NULL) frees dropped and left-over items. */
+/*
+ * Creates a queue; free_item (may be NULL) frees dropped and left-over
+ * items. NULL if capacity is 0 or eventfd/pthread setup fails.
+ */
 struct queue	*queue_new(const char *name, size_t capacity, enum queue_policy,
 		    queue_free_cb free_item);
 /* Frees the queue and every item still in it; accepts NULL. */

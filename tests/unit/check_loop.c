@@ -190,8 +190,10 @@ del_in_batch(int readd)
 	open_pipe(b);
 	dp.fd[0] = a[0];
 	dp.fd[1] = b[0];
-	ck_assert_int_eq(loop_add_fd(loop, a[0], EPOLLIN, io_del_other, &dp), 0);
-	ck_assert_int_eq(loop_add_fd(loop, b[0], EPOLLIN, io_del_other, &dp), 0);
+	ck_assert_int_eq(loop_add_fd(loop, a[0], EPOLLIN, io_del_other, &dp),
+	    0);
+	ck_assert_int_eq(loop_add_fd(loop, b[0], EPOLLIN, io_del_other, &dp),
+	    0);
 	poke(a[1]);
 	poke(b[1]);
 
@@ -242,7 +244,8 @@ START_TEST(test_fd_del_self)
 
 	ck_assert_ptr_nonnull(loop = loop_new());
 	open_pipe(p);
-	ck_assert_int_eq(loop_add_fd(loop, p[0], EPOLLIN, io_del_self, &calls), 0);
+	ck_assert_int_eq(loop_add_fd(loop, p[0], EPOLLIN, io_del_self,
+	    &calls), 0);
 	poke(p[1]);
 	ck_assert_int_eq(loop_run_once(loop, 1000), 0);
 	ck_assert_int_eq(loop_run_once(loop, 0), 0);
