@@ -7,11 +7,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broker.h"
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
+#include "store.h"
 #include "util.h"
 
 struct daemon {
@@ -19,6 +21,8 @@ struct daemon {
 	struct fmq_config	*cfg;
 	int			 log_override;
 	struct loop		*loop;
+	struct broker		*broker;
+	struct store		*store;
 	struct loop_timer	*watchdog;
 	struct loop_timer	*stop_timer;
 	int			 stopping;
@@ -42,7 +46,6 @@ daemon_warn_unbuilt(const struct fmq_config *cfg)
 		const char	*section;
 		size_t		 off;
 	} parts[] = {
-		{ "broker.listeners", offsetof(struct fmq_config, broker.nlisteners) },
 		{ "devices", offsetof(struct fmq_config, ndevices) },
 		{ "tables", offsetof(struct fmq_config, ntables) },
 		{ "bridges", offsetof(struct fmq_config, nbridges) },
@@ -92,7 +95,8 @@ daemon_stop(struct daemon *d, const char *why)
 	log_info("fieldmqd", NULL, "stopping: %s", why);
 	d->stop_timer = loop_timer_new(d->loop, on_stop_timeout, d);
 	loop_timer_arm(d->stop_timer, d->cfg->shutdown_timeout_ms, 0);
-	/* No part holds queued work yet: the loop can end at once. */
+	/* The broker writes what it has queued and closes its clients. */
+	broker_stop(d->broker);
 	loop_stop(d->loop);
 }
 
@@ -161,7 +165,7 @@ int
 daemon_run(struct daemon *d)
 {
 	uint64_t	wd_usec;
-	char		desc[256];
+	char		desc[256], err[512];
 
 	signal(SIGPIPE, SIG_IGN);
 	if (loop_signal(d->loop, SIGHUP, on_signal, d) == -1 ||
@@ -176,6 +180,15 @@ daemon_run(struct daemon *d)
 		log_info("fieldmqd", NULL, "watchdog: pinging every %llu ms",
 		    (unsigned long long)ms);
 	}
+	if ((d->store = store_open(&d->cfg->store, err, sizeof(err))) == NULL) {
+		log_error("store", NULL, "%s: not starting", err);
+		return 1;
+	}
+	d->broker = broker_new(d->loop, d->cfg, d->store);
+	if (store_start(d->store) == -1 || broker_start(d->broker) == -1) {
+		log_error("fieldmqd", NULL, "cannot start the broker: not starting");
+		return 1;
+	}
 	d->started_ms = mono_ms();
 	config_describe(d->cfg, desc, sizeof(desc));
 	log_info("fieldmqd", NULL, "started %s (pid %ld): %s: %s", PACKAGE_VERSION,
@@ -187,6 +200,8 @@ daemon_run(struct daemon *d)
 		log_error("fieldmqd", NULL, "event loop failed");
 		d->status = 1;
 	}
+	/* Everything queued for the database is committed before we exit. */
+	store_stop(d->store);
 	log_info("fieldmqd", NULL, "stopped after %llu ms", (unsigned long long)
 	    (mono_ms() - d->started_ms));
 	return d->status;
@@ -199,6 +214,8 @@ daemon_free(struct daemon *d)
 		return;
 	loop_timer_free(d->watchdog);
 	loop_timer_free(d->stop_timer);
+	broker_free(d->broker);
+	store_free(d->store);
 	loop_free(d->loop);
 	config_free(d->cfg);
 	free(d->path);

@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "conf.h"
 #include "daemon.h"
@@ -24,6 +25,18 @@ usage(FILE *f)
 	    "  -V, --version          print the version and exit\n"
 	    "  -h, --help             print this help and exit\n",
 	    FMQ_SYSCONF_FILE);
+}
+
+/* Lets every connection have a descriptor: soft limit up to the hard one. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 int
@@ -89,6 +102,7 @@ main(int argc, char **argv)
 		config_free(cfg);
 		return 0;
 	}
+	raise_fd_limit();
 	d = daemon_new(path, cfg, override);
 	status = daemon_run(d);
 	daemon_free(d);

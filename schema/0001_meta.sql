@@ -3,7 +3,7 @@
 -- PRAGMA user_version holds the number of the last one applied.
 
 -- Facts about this database: when it was created, by which version.
-CREATE TABLE IF NOT EXISTS meta (
+CREATE TABLE meta (
 	key	TEXT PRIMARY KEY NOT NULL,
 	value	TEXT NOT NULL
 ) STRICT;

@@ -7,12 +7,14 @@
 command -v socat >/dev/null || fail "socat is needed (apt-get install socat)"
 
 cfg=$TMP/fieldmq.yaml
-cat > "$cfg" <<'YAML'
+port=$(free_port)
+port2=$(free_port)
+cat > "$cfg" <<YAML
 log_level: info
 shutdown_timeout: 5s
-store: { path: demo.db }
+store: { path: $TMP/fieldmq.db }
 broker:
-  listeners: [ { port: 1883 } ]
+  listeners: [ { port: $port } ]
 YAML
 
 # A stand-in for systemd's notification socket.
@@ -37,7 +39,7 @@ ok "WATCHDOG=1 pings at half the watchdog interval"
 
 # A bad file: every error is logged and the daemon keeps running.
 cp "$cfg" "$TMP/good.yaml"
-cat > "$cfg" <<'YAML'
+cat > "$cfg" <<YAML
 log_level: debug
 broker:
   listeners: [ { port: 99999 } ]
@@ -53,11 +55,12 @@ alive "$pid" || fail "fieldmqd died on a bad reload"
 ok "SIGHUP with a bad file logs every error and keeps running"
 
 # A good file: applied (log_level debug takes effect).
-cat > "$cfg" <<'YAML'
+cat > "$cfg" <<YAML
 log_level: debug
 shutdown_timeout: 5s
+store: { path: $TMP/fieldmq.db }
 broker:
-  listeners: [ { port: 1883 }, { port: 1884 } ]
+  listeners: [ { port: $port }, { port: $port2 } ]
 YAML
 kill -HUP "$pid"
 wait_for_match "$TMP/fieldmqd.log" "config: reloaded: 2 listeners"

@@ -91,3 +91,41 @@ alive() {
 done_testing() {
 	echo "# $STEP checks passed"
 }
+
+# start_fieldmqd CONFIG [ARGS...]: starts the daemon in the background
+# (log in $TMP/fieldmqd.log, pid in FIELDMQD_PID) and waits until it runs.
+start_fieldmqd() {
+	local cfg=$1
+	shift
+	: >"$TMP/fieldmqd.log"
+	"$FIELDMQD" -c "$cfg" "$@" 2>>"$TMP/fieldmqd.log" &
+	FIELDMQD_PID=$!
+	track "$FIELDMQD_PID"
+	wait_for_match "$TMP/fieldmqd.log" "fieldmqd: started|not starting"
+	alive "$FIELDMQD_PID" || fail "fieldmqd did not start"
+}
+
+# stop_fieldmqd: SIGTERM, and a bounded wait for a clean exit.
+stop_fieldmqd() {
+	kill -TERM "$FIELDMQD_PID"
+	wait_exit "$FIELDMQD_PID" 10
+	[ "$RC" = 0 ] || fail "fieldmqd exited with status $RC"
+}
+
+# broker_config PORT [EXTRA YAML LINES]: a minimal config on PORT.
+broker_config() {
+	cat <<YAML
+log_level: info
+store: { path: $TMP/fieldmq.db }
+broker:
+  sys_interval: 1s
+  listeners:
+    - { port: $1 }
+${2:-}
+YAML
+}
+
+# count_lines FILE: the number of lines in FILE (0 if missing).
+count_lines() {
+	if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi
+}

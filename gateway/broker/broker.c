@@ -1,0 +1,499 @@
+/*
+ * The broker: start and stop, routing a message to its subscribers,
+ * retained messages, in-process clients and publishes from other threads.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "broker/internal.h"
+#include "broker/packet.h"
+#include "broker/topic.h"
+#include "conf.h"
+#include "log.h"
+#include "loop.h"
+#include "queue.h"
+#include "store.h"
+#include "util.h"
+
+#define RBUF_SIZE	(64 * 1024)
+#define INBOUND_CAP	65536
+#define SWEEP_MS	250
+
+struct broker_client {
+	struct broker	*b;
+	struct session	*s;
+};
+
+/* A publish posted from another thread. */
+struct posted {
+	uint8_t		 qos;
+	uint8_t		 retain;
+	uint16_t	 topic_len;
+	size_t		 len;
+	char		 data[];	/* topic, then payload */
+};
+
+static void
+retained_free(void *v)
+{
+	msg_unref(v);
+}
+
+static void broker_load(struct broker *);
+
+struct broker *
+broker_new(struct loop *loop, const struct fmq_config *cfg, struct store *store)
+{
+	const struct cfg_broker	*c = &cfg->broker;
+	struct broker		*b = xcalloc(1, sizeof(*b));
+
+	b->loop = loop;
+	b->lim.max_packet = c->max_packet_size;
+	b->lim.max_inflight = (uint32_t)c->max_inflight;
+	b->lim.max_queued = (uint32_t)c->max_queued_messages;
+	b->lim.max_queued_bytes = c->max_queued_bytes;
+	b->lim.disconnect_when_full = c->when_queue_full == CFG_OVERFLOW_DISCONNECT;
+	b->lim.max_connections = (uint64_t)c->max_connections;
+	b->lim.sys_interval_ms = c->sys_interval_ms;
+	b->nlisteners = c->nlisteners;
+	b->listeners = xcalloc(c->nlisteners ? c->nlisteners : 1,
+	    sizeof(*b->listeners));
+	for (size_t i = 0; i < c->nlisteners; i++) {
+		const struct cfg_listener *cl = &c->listeners[i];
+		struct listener *l = &b->listeners[i];
+
+		l->b = b;
+		l->fd = -1;
+		l->port = cl->port;
+		l->bind = xstrdup(cl->bind);
+		l->max_connections = cl->max_connections > 0 ?
+		    (uint64_t)cl->max_connections : b->lim.max_connections;
+		l->max_packet = cl->max_packet_size > 0 ?
+		    cl->max_packet_size : b->lim.max_packet;
+		l->connect_timeout_ms = cl->connect_timeout_ms;
+	}
+	b->sessions = session_table_new();
+	b->subs = topic_tree_new();
+	b->retained = retain_tree_new(retained_free);
+	b->rbuf_size = RBUF_SIZE;
+	b->rbuf = xmalloc(RBUF_SIZE);
+	b->inbound = queue_new("broker-inbound", INBOUND_CAP, QUEUE_REJECT, free);
+	b->store = store;
+	if (store != NULL)
+		broker_load(b);
+	return b;
+}
+
+/* A retained message from the store. */
+static void
+load_retained(const char *topic, const void *payload, size_t len, int qos,
+    uint64_t time_ms, void *arg)
+{
+	struct broker	*b = arg;
+	struct msg	*m = msg_new(topic, strlen(topic), payload, len,
+	    (uint8_t)qos, 1);
+
+	m->time_ms = time_ms;
+	retain_tree_set(b->retained, m->topic, m->topic_len, m);
+}
+
+static void
+load_session(const char *id, void *arg)
+{
+	struct broker	*b = arg;
+	struct session	*s = session_add(b, id, strlen(id));
+
+	s->clean = 0;
+}
+
+static void
+load_sub(const char *id, const char *filter, int qos, void *arg)
+{
+	struct broker	*b = arg;
+	struct session	*s = session_find(b->sessions, id, strlen(id));
+
+	if (s != NULL && topic_valid_filter(filter, strlen(filter)))
+		session_subscribe(b, s, filter, strlen(filter), (uint8_t)qos);
+}
+
+static void
+load_smsg(const char *id, const char *topic, const void *payload, size_t len,
+    int qos, int retain, void *arg)
+{
+	struct broker	*b = arg;
+	struct session	*s = session_find(b->sessions, id, strlen(id));
+	struct msg	*m;
+
+	if (s == NULL)
+		return;
+	m = msg_new(topic, strlen(topic), payload, len, (uint8_t)qos, retain);
+	m->time_ms = wall_ms();
+	session_deliver(b, s, m, (uint8_t)qos, retain);
+	msg_unref(m);
+}
+
+/* Restores retained messages and persistent sessions (start-up). */
+static void
+broker_load(struct broker *b)
+{
+	b->loading = 1;
+	store_load_retained(b->store, load_retained, b);
+	store_load_sessions(b->store, load_session, load_sub, load_smsg, b);
+	b->loading = 0;
+	b->st.retained = retain_tree_count(b->retained);
+	if (b->st.retained > 0 || session_count(b->sessions) > 0)
+		log_info("broker", NULL, "restored %llu retained messages and %zu "
+		    "persistent sessions", (unsigned long long)b->st.retained,
+		    session_count(b->sessions));
+}
+
+/* Saves what persistent sessions hold in memory, in order (shutdown). */
+static void
+broker_save_sessions(struct broker *b)
+{
+	struct session	*all[256];
+	size_t		 n, off = 0;
+
+	if (b->store == NULL)
+		return;
+	while ((n = session_table_list(b->sessions, off, all,
+	    FMQ_NELEM(all))) > 0) {
+		for (size_t i = 0; i < n; i++)
+			session_save(b, all[i]);
+		off += n;
+	}
+}
+
+static void
+on_sweep(struct loop *l, struct loop_timer *t, void *arg)
+{
+	conn_sweep(arg, loop_now(l));
+}
+
+static void
+on_sys(struct loop *l, struct loop_timer *t, void *arg)
+{
+	sys_publish(arg);
+	broker_flush(arg);
+}
+
+/* Routes the publishes that other threads posted. */
+static void
+on_inbound(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct broker	*b = arg;
+	void		*items[256];
+	size_t		 n;
+
+	n = queue_pop(b->inbound, items, FMQ_NELEM(items));
+	for (size_t i = 0; i < n; i++) {
+		struct posted	*p = items[i];
+		struct msg	*m = msg_new(p->data, p->topic_len,
+		    p->data + p->topic_len, p->len, p->qos, p->retain);
+
+		m->time_ms = wall_ms();
+		b->st.msgs_received++;
+		if (m->retain)
+			broker_retain(b, m);
+		broker_route(b, m);
+		msg_unref(m);
+		free(p);
+	}
+	broker_flush(b);
+}
+
+int
+broker_start(struct broker *b)
+{
+	for (size_t i = 0; i < b->nlisteners; i++)
+		if (listener_open(b, &b->listeners[i]) == -1)
+			return -1;
+	b->started = loop_now(b->loop);
+	b->sweep = loop_timer_new(b->loop, on_sweep, b);
+	loop_timer_arm(b->sweep, SWEEP_MS, SWEEP_MS);
+	if (b->lim.sys_interval_ms > 0) {
+		b->sys = loop_timer_new(b->loop, on_sys, b);
+		loop_timer_arm(b->sys, b->lim.sys_interval_ms,
+		    b->lim.sys_interval_ms);
+	}
+	if (loop_add_fd(b->loop, queue_fd(b->inbound), EPOLLIN, on_inbound, b) == -1)
+		return -1;
+	return 0;
+}
+
+void
+broker_stop(struct broker *b)
+{
+	for (size_t i = 0; i < b->nlisteners; i++)
+		listener_close(&b->listeners[i]);
+	/* Say goodbye with what is already queued, then close. */
+	broker_flush(b);
+	while (b->conns != NULL)
+		conn_close(b->conns, "the broker is stopping", 0);
+	broker_flush(b);
+	broker_save_sessions(b);
+	if (b->inbound != NULL)
+		loop_del_fd(b->loop, queue_fd(b->inbound));
+	loop_timer_free(b->sweep);
+	loop_timer_free(b->sys);
+	b->sweep = b->sys = NULL;
+}
+
+void
+broker_free(struct broker *b)
+{
+	struct session	*all[64];
+	size_t		 n;
+
+	if (b == NULL)
+		return;
+	while (b->conns != NULL)
+		conn_close(b->conns, "the broker is stopping", 0);
+	broker_flush(b);
+	/* Freeing memory is not ending sessions: the store keeps them. */
+	b->store = NULL;
+	/* Sessions are freed through the table, a bucket at a time. */
+	while ((n = session_table_list(b->sessions, 0, all, FMQ_NELEM(all))) > 0)
+		for (size_t i = 0; i < n; i++)
+			session_destroy(b, all[i]);
+	session_table_free(b->sessions);
+	topic_tree_free(b->subs);
+	retain_tree_free(b->retained);
+	for (size_t i = 0; i < b->nlisteners; i++)
+		free(b->listeners[i].bind);
+	free(b->listeners);
+	for (size_t i = 0; i < b->nwills; i++)
+		msg_unref(b->wills[i]);
+	free(b->wills);
+	queue_free(b->inbound);
+	free(b->match);
+	free(b->rbuf);
+	free(b);
+}
+
+void
+broker_queue_will(struct broker *b, struct msg *m)
+{
+	if (b->nwills == b->capwills) {
+		b->capwills = b->capwills ? b->capwills * 2 : 8;
+		b->wills = xreallocarray(b->wills, b->capwills, sizeof(*b->wills));
+	}
+	b->wills[b->nwills++] = m;
+}
+
+/* Collects matches; an owner with several matching filters counts once. */
+struct route_ctx {
+	struct broker	*b;
+	struct match	*v;
+	size_t		 n, cap;
+	uint64_t	 stamp;
+	int		 heap;		/* v is this route's own (nested route) */
+};
+
+static void
+route_match(void *owner, uint8_t options, void *arg)
+{
+	struct route_ctx	*r = arg;
+	struct session		*s = owner;
+	uint8_t			 qos = options & 3;
+
+	if (s->stamp == r->stamp) {
+		if (qos > r->v[s->match_idx].qos)
+			r->v[s->match_idx].qos = qos;
+		return;
+	}
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 64;
+		r->v = xreallocarray(r->v, r->cap, sizeof(*r->v));
+	}
+	s->stamp = r->stamp;
+	s->match_idx = (uint32_t)r->n;
+	r->v[r->n++] = (struct match){ s, qos };
+}
+
+void
+broker_route(struct broker *b, struct msg *m)
+{
+	struct route_ctx r = { .b = b, .stamp = ++b->stamp };
+
+	/* The outermost route reuses one array; a nested one has its own. */
+	if (b->routing == 0) {
+		r.v = b->match;
+		r.cap = b->capmatch;
+	} else
+		r.heap = 1;
+	b->routing++;
+	topic_tree_match(b->subs, m->topic, m->topic_len, route_match, &r);
+	if (!r.heap) {
+		b->match = r.v;
+		b->capmatch = r.cap;
+	}
+	for (size_t i = 0; i < r.n; i++) {
+		uint8_t qos = m->qos < r.v[i].qos ? m->qos : r.v[i].qos;
+
+		session_deliver(b, r.v[i].s, m, qos, 0);
+	}
+	b->routing--;
+	if (r.heap)
+		free(r.v);
+}
+
+void
+broker_retain(struct broker *b, struct msg *m)
+{
+	retain_tree_set(b->retained, m->topic, m->topic_len,
+	    m->payload_len > 0 ? msg_ref(m) : NULL);
+	b->st.retained = retain_tree_count(b->retained);
+	if (b->store == NULL || b->loading)
+		return;
+	if (m->payload_len > 0)
+		store_retain_set(b->store, m->topic, m->topic_len, m->payload,
+		    m->payload_len, m->qos, m->time_ms);
+	else
+		store_retain_delete(b->store, m->topic, m->topic_len);
+}
+
+struct retained_ctx {
+	struct msg	**v;
+	size_t		  n, cap;
+};
+
+static void
+retained_match(const char *topic, size_t len, void *value, void *arg)
+{
+	struct retained_ctx *r = arg;
+
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 16;
+		r->v = xreallocarray(r->v, r->cap, sizeof(*r->v));
+	}
+	r->v[r->n++] = msg_ref(value);
+}
+
+void
+broker_send_retained(struct broker *b, struct session *s, const char *filter,
+    size_t len, uint8_t qos)
+{
+	struct retained_ctx r = { 0 };
+
+	/* Collected first: a delivery may change the tree (an in-process
+	 * subscriber that publishes a retained message). */
+	retain_tree_match(b->retained, filter, len, retained_match, &r);
+	for (size_t i = 0; i < r.n; i++) {
+		struct msg *m = r.v[i];
+
+		session_deliver(b, s, m, m->qos < qos ? m->qos : qos, 1);
+		msg_unref(m);
+	}
+	free(r.v);
+}
+
+/* ---- in-process clients ------------------------------------------------ */
+
+struct broker_client *
+broker_client_new(struct broker *b, const char *name, broker_deliver_cb cb,
+    void *arg)
+{
+	struct broker_client	*c;
+	struct session		*s;
+
+	if (session_find(b->sessions, name, strlen(name)) != NULL)
+		return NULL;
+	s = session_add(b, name, strlen(name));
+	s->internal = 1;
+	s->cb = cb;
+	s->cb_arg = arg;
+	c = xcalloc(1, sizeof(*c));
+	c->b = b;
+	c->s = s;
+	return c;
+}
+
+void
+broker_client_free(struct broker_client *c)
+{
+	if (c == NULL)
+		return;
+	session_destroy(c->b, c->s);
+	free(c);
+}
+
+int
+broker_client_subscribe(struct broker_client *c, const char *filter, uint8_t qos)
+{
+	size_t len = strlen(filter);
+
+	if (!topic_valid_filter(filter, len) || !mqtt_valid_utf8(filter, len))
+		return -1;
+	qos = session_subscribe(c->b, c->s, filter, len, qos > 2 ? 2 : qos);
+	broker_send_retained(c->b, c->s, filter, len, qos);
+	broker_flush(c->b);
+	return qos;
+}
+
+int
+broker_client_unsubscribe(struct broker_client *c, const char *filter)
+{
+	return session_unsubscribe(c->b, c->s, filter, strlen(filter)) ? 0 : -1;
+}
+
+int
+broker_client_publish(struct broker_client *c, const char *topic,
+    const void *payload, size_t len, uint8_t qos, int retain)
+{
+	struct broker	*b = c->b;
+	size_t		 tlen = strlen(topic);
+	struct msg	*m;
+
+	if (!topic_valid_name(topic, tlen) || !mqtt_valid_utf8(topic, tlen) ||
+	    qos > 2)
+		return -1;
+	m = msg_new(topic, tlen, payload, len, qos, retain);
+	m->time_ms = wall_ms();
+	m->origin = c->s;
+	b->st.msgs_received++;
+	if (retain)
+		broker_retain(b, m);
+	broker_route(b, m);
+	msg_unref(m);
+	broker_flush(b);
+	return 0;
+}
+
+int
+broker_post(struct broker *b, const char *topic, const void *payload, size_t len,
+    uint8_t qos, int retain)
+{
+	size_t		 tlen = strlen(topic);
+	struct posted	*p;
+
+	if (!topic_valid_name(topic, tlen) || !mqtt_valid_utf8(topic, tlen) ||
+	    qos > 2)
+		return -1;
+	p = xmalloc(sizeof(*p) + tlen + len);
+	p->qos = qos;
+	p->retain = retain ? 1 : 0;
+	p->topic_len = (uint16_t)tlen;
+	p->len = len;
+	memcpy(p->data, topic, tlen);
+	if (len > 0)
+		memcpy(p->data + tlen, payload, len);
+	if (queue_push(b->inbound, p, 0) == -1) {
+		free(p);
+		return -1;
+	}
+	return 0;
+}
+
+void
+broker_get_stats(const struct broker *b, struct broker_stats *st)
+{
+	struct queue_stats qs;
+
+	*st = b->st;
+	queue_get_stats(b->inbound, &qs);
+	st->msgs_dropped += qs.rejected;
+}

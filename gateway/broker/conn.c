@@ -1,0 +1,555 @@
+/*
+ * Network clients: reading and framing packets, the MQTT 3.1.1 protocol
+ * of one connection, and batched writes (one write per socket per turn).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "broker/internal.h"
+#include "broker/packet.h"
+#include "broker/topic.h"
+#include "log.h"
+#include "loop.h"
+#include "util.h"
+
+static void conn_io(struct loop *, int, uint32_t, void *);
+
+void
+conn_accept(struct listener *l, int fd, const char *addr)
+{
+	struct broker	*b = l->b;
+	struct conn	*c = xcalloc(1, sizeof(*c));
+
+	c->b = b;
+	c->l = l;
+	c->fd = fd;
+	c->state = CONN_AWAIT_CONNECT;
+	c->opened = c->last_rx = loop_now(b->loop);
+	snprintf(c->addr, sizeof(c->addr), "%s", addr);
+	if (loop_add_fd(b->loop, fd, EPOLLIN, conn_io, c) == -1) {
+		log_error("broker", l->name, "cannot watch a new connection: %s",
+		    strerror(errno));
+		close(fd);
+		free(c);
+		return;
+	}
+	c->next = b->conns;
+	if (b->conns != NULL)
+		b->conns->prev = c;
+	b->conns = c;
+	b->nconns++;
+	l->nconns++;
+}
+
+void
+conn_mark_dirty(struct conn *c)
+{
+	if (c->dirty || c->state == CONN_CLOSED)
+		return;
+	c->dirty = 1;
+	c->next_dirty = c->b->dirty;
+	c->b->dirty = c;
+}
+
+void
+conn_close(struct conn *c, const char *why, int publish_will)
+{
+	struct broker	*b = c->b;
+	struct session	*s = c->s;
+	struct msg	*will = c->will;
+
+	if (c->state == CONN_CLOSED)
+		return;
+	if (c->state == CONN_ACTIVE)
+		b->st.clients_connected--;
+	c->state = CONN_CLOSED;
+	loop_del_fd(b->loop, c->fd);
+	close(c->fd);
+	c->fd = -1;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		b->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	b->nconns--;
+	c->l->nconns--;
+	if (s != NULL)
+		log_info("broker", c->l->name, "client %s (%s) disconnected: %s",
+		    s->id, c->addr, why);
+	else
+		log_info("broker", c->l->name, "connection from %s closed: %s",
+		    c->addr, why);
+	c->will = NULL;
+	if (s != NULL) {
+		s->conn = NULL;
+		c->s = NULL;
+		if (s->clean)
+			session_destroy(b, s);
+	}
+	/* Routed at the flush, not from deep inside another route. */
+	if (will != NULL && publish_will)
+		broker_queue_will(b, will);
+	else
+		msg_unref(will);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	/* Freed at the next flush: a caller up the stack may still hold c. */
+	c->next = b->dead;
+	b->dead = c;
+}
+
+/* Writes as much output as the socket takes; watches EPOLLOUT for the rest. */
+static void
+conn_write(struct conn *c)
+{
+	struct broker	*b = c->b;
+	size_t		 n;
+	ssize_t		 w;
+
+	while ((n = buf_pending(&c->out)) > 0) {
+		w = write(c->fd, buf_data(&c->out), n);
+		if (w > 0) {
+			buf_consume(&c->out, (size_t)w);
+			b->st.bytes_sent += (uint64_t)w;
+			continue;
+		}
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		conn_close(c, errno == EPIPE || errno == ECONNRESET ?
+		    "connection reset" : "write error", 1);
+		return;
+	}
+	n = buf_pending(&c->out);
+	if (n > 0 && !c->epollout) {
+		loop_mod_fd(b->loop, c->fd, EPOLLIN | EPOLLOUT);
+		c->epollout = 1;
+	} else if (n == 0 && c->epollout) {
+		loop_mod_fd(b->loop, c->fd, EPOLLIN);
+		c->epollout = 0;
+	}
+	/* Room again: messages that waited for the socket go out. */
+	if (n < CONN_OUT_HIGH && c->s != NULL && c->s->queue.n > 0)
+		session_pump(b, c->s);
+}
+
+void
+broker_flush(struct broker *b)
+{
+	struct conn *c;
+
+	for (size_t i = 0; i < b->nwills; i++) {
+		struct msg *m = b->wills[i];
+
+		if (m->retain)
+			broker_retain(b, m);
+		broker_route(b, m);
+		msg_unref(m);
+	}
+	b->nwills = 0;
+	while ((c = b->dirty) != NULL) {
+		b->dirty = c->next_dirty;
+		c->dirty = 0;
+		if (c->state != CONN_CLOSED)
+			conn_write(c);
+	}
+	while ((c = b->dead) != NULL) {
+		b->dead = c->next;
+		free(c);
+	}
+}
+
+/* Makes a client id for a client that sent an empty one. */
+static void
+assign_id(char *buf, size_t sz)
+{
+	uint8_t	r[8] = { 0 };
+
+	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		for (size_t i = 0; i < sizeof(r); i++)
+			r[i] = (uint8_t)(mono_us() >> (i * 3));
+	snprintf(buf, sz, "auto-%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1],
+	    r[2], r[3], r[4], r[5], r[6], r[7]);
+}
+
+/* CONNECT: version, client id rules, takeover, session present, resend. */
+static void
+handle_connect(struct conn *c, const struct mqtt_frame *f, const uint8_t *body)
+{
+	struct broker		*b = c->b;
+	struct mqtt_connect	 k;
+	struct session		*s;
+	enum mqtt_err		 e;
+	char			 idbuf[32];
+	const char		*id;
+	size_t			 idlen;
+	int			 present = 0;
+
+	if ((e = mqtt_decode_connect(f, body, &k)) != MQTT_OK) {
+		if (e == MQTT_ERR_VERSION) {
+			mqtt_encode_connack(&c->out, 0, MQTT_CONNACK_BAD_VERSION);
+			conn_write(c);
+		}
+		conn_close(c, e == MQTT_ERR_VERSION ? "unsupported protocol "
+		    "version" : mqtt_err_name(e), 0);
+		return;
+	}
+	id = k.client_id.p;
+	idlen = k.client_id.len;
+	if (idlen == 0) {
+		if (!k.clean || k.level == 3) {
+			mqtt_encode_connack(&c->out, 0, MQTT_CONNACK_BAD_CLIENT_ID);
+			conn_write(c);
+			conn_close(c, "empty client id without clean session", 0);
+			return;
+		}
+		assign_id(idbuf, sizeof(idbuf));
+		id = idbuf;
+		idlen = strlen(idbuf);
+	}
+	if ((s = session_find(b->sessions, id, idlen)) != NULL) {
+		if (s->internal) {
+			mqtt_encode_connack(&c->out, 0, MQTT_CONNACK_BAD_CLIENT_ID);
+			conn_write(c);
+			conn_close(c, "client id of an internal client", 0);
+			return;
+		}
+		if (s->conn != NULL)
+			conn_close(s->conn, "taken over by a new connection", 1);
+		/* conn_close destroyed it if it was clean. */
+		s = session_find(b->sessions, id, idlen);
+	}
+	if (s != NULL && k.clean) {
+		session_destroy(b, s);
+		s = NULL;
+	}
+	if (s != NULL)
+		present = 1;
+	else
+		s = session_add(b, id, idlen);
+	s->clean = k.clean;
+	s->conn = c;
+	c->s = s;
+	session_persist(b, s, present);
+	c->level = k.level;
+	c->keepalive = k.keepalive;
+	if (k.has_will) {
+		c->will = msg_new(k.will_topic.p, k.will_topic.len,
+		    k.will_payload.p, k.will_payload.len, k.will_qos, k.will_retain);
+		c->will->origin = s;
+	}
+	c->state = CONN_ACTIVE;
+	b->st.clients_connected++;
+	mqtt_encode_connack(&c->out, present, MQTT_CONNACK_ACCEPTED);
+	conn_mark_dirty(c);
+	log_info("broker", c->l->name, "client %s connected from %s (MQTT %s, "
+	    "clean %d, keepalive %us%s)", s->id, c->addr, k.level == 3 ? "3.1" :
+	    "3.1.1", k.clean, k.keepalive, present ? ", session resumed" : "");
+	if (present)
+		session_resend(b, s);
+}
+
+/* PUBLISH from the client: route, retain, acknowledge. */
+static void
+handle_publish(struct conn *c, const struct mqtt_frame *f, const uint8_t *body)
+{
+	struct broker		*b = c->b;
+	struct session		*s = c->s;
+	struct mqtt_publish	 p;
+	struct msg		*m;
+	enum mqtt_err		 e;
+
+	if ((e = mqtt_decode_publish(f, body, &p)) != MQTT_OK) {
+		conn_close(c, e == MQTT_ERR_MALFORMED ? "malformed PUBLISH" :
+		    "protocol error in PUBLISH", 1);
+		return;
+	}
+	b->st.msgs_received++;
+	if (p.qos == 2 && session_qos2_seen(s, p.id)) {
+		/* A repeat of a QoS 2 message already routed: not again. */
+		mqtt_encode_ack(&c->out, MQTT_PUBREC, p.id);
+		conn_mark_dirty(c);
+		return;
+	}
+	m = msg_new(p.topic.p, p.topic.len, p.payload, p.payload_len, p.qos,
+	    p.retain);
+	m->time_ms = wall_ms();
+	m->origin = s;
+	if (p.retain)
+		broker_retain(b, m);
+	broker_route(b, m);
+	msg_unref(m);
+	if (p.qos > 0 && c->state == CONN_ACTIVE) {
+		mqtt_encode_ack(&c->out, p.qos == 1 ? MQTT_PUBACK : MQTT_PUBREC,
+		    p.id);
+		conn_mark_dirty(c);
+	}
+}
+
+/* SUBSCRIBE: grant, SUBACK, then the retained messages. */
+static void
+handle_subscribe(struct conn *c, const struct mqtt_frame *f, const uint8_t *body)
+{
+	struct broker		*b = c->b;
+	struct mqtt_subscribe	 sub;
+	struct mqtt_str		 filter;
+	uint8_t			 opts, small[16], *codes;
+	size_t			 pos = 0, i = 0;
+
+	if (mqtt_decode_subscribe(f, body, &sub) != MQTT_OK) {
+		conn_close(c, "malformed SUBSCRIBE", 1);
+		return;
+	}
+	codes = sub.count <= sizeof(small) ? small : xmalloc(sub.count);
+	while (mqtt_topics_next(&sub, &pos, &filter, &opts)) {
+		uint8_t qos = opts & 3;
+
+		if (!topic_valid_filter(filter.p, filter.len))
+			codes[i++] = MQTT_SUBACK_FAILURE;
+		else
+			codes[i++] = session_subscribe(b, c->s, filter.p,
+			    filter.len, qos > 2 ? 2 : qos);
+	}
+	mqtt_encode_suback(&c->out, sub.id, codes, sub.count);
+	conn_mark_dirty(c);
+	pos = i = 0;
+	while (mqtt_topics_next(&sub, &pos, &filter, &opts)) {
+		if (codes[i] != MQTT_SUBACK_FAILURE)
+			broker_send_retained(b, c->s, filter.p, filter.len, codes[i]);
+		i++;
+	}
+	if (codes != small)
+		free(codes);
+}
+
+/* UNSUBSCRIBE: remove, UNSUBACK. */
+static void
+handle_unsubscribe(struct conn *c, const struct mqtt_frame *f,
+    const uint8_t *body)
+{
+	struct mqtt_subscribe	 sub;
+	struct mqtt_str		 filter;
+	uint8_t			 opts;
+	size_t			 pos = 0;
+
+	if (mqtt_decode_subscribe(f, body, &sub) != MQTT_OK) {
+		conn_close(c, "malformed UNSUBSCRIBE", 1);
+		return;
+	}
+	while (mqtt_topics_next(&sub, &pos, &filter, &opts))
+		session_unsubscribe(c->b, c->s, filter.p, filter.len);
+	mqtt_encode_ack(&c->out, MQTT_UNSUBACK, sub.id);
+	conn_mark_dirty(c);
+}
+
+/* PUBACK, PUBREC, PUBREL, PUBCOMP. */
+static void
+handle_ack(struct conn *c, const struct mqtt_frame *f, const uint8_t *body)
+{
+	uint16_t id;
+
+	if (mqtt_decode_ack(f, body, &id) != MQTT_OK) {
+		conn_close(c, "malformed acknowledgement", 1);
+		return;
+	}
+	switch (f->type) {
+	case MQTT_PUBACK:
+		session_puback(c->b, c->s, id);
+		break;
+	case MQTT_PUBREC:
+		session_pubrec(c->b, c->s, id);
+		break;
+	case MQTT_PUBREL:
+		session_qos2_release(c->s, id);
+		mqtt_encode_ack(&c->out, MQTT_PUBCOMP, id);
+		conn_mark_dirty(c);
+		break;
+	case MQTT_PUBCOMP:
+		session_pubcomp(c->b, c->s, id);
+		break;
+	}
+}
+
+/* PINGREQ and DISCONNECT. */
+static void
+handle_empty(struct conn *c, const struct mqtt_frame *f, const uint8_t *body)
+{
+	if (mqtt_decode_empty(f) != MQTT_OK) {
+		conn_close(c, "malformed packet", 1);
+		return;
+	}
+	if (f->type == MQTT_PINGREQ) {
+		mqtt_encode_empty(&c->out, MQTT_PINGRESP);
+		conn_mark_dirty(c);
+	} else {
+		/* DISCONNECT: a clean goodbye, no will. */
+		conn_close(c, "client sent DISCONNECT", 0);
+	}
+}
+
+typedef void (*packet_fn)(struct conn *, const struct mqtt_frame *,
+    const uint8_t *);
+
+/* What a client may send once connected, by packet type. */
+static const packet_fn active_handlers[16] = {
+	[MQTT_PUBLISH] = handle_publish,
+	[MQTT_PUBACK] = handle_ack,
+	[MQTT_PUBREC] = handle_ack,
+	[MQTT_PUBREL] = handle_ack,
+	[MQTT_PUBCOMP] = handle_ack,
+	[MQTT_SUBSCRIBE] = handle_subscribe,
+	[MQTT_UNSUBSCRIBE] = handle_unsubscribe,
+	[MQTT_PINGREQ] = handle_empty,
+	[MQTT_DISCONNECT] = handle_empty,
+};
+
+/* Dispatches one framed packet. */
+static void
+conn_packet(struct conn *c, const struct mqtt_frame *f, const uint8_t *body)
+{
+	char why[64];
+
+	if (c->state == CONN_AWAIT_CONNECT) {
+		if (f->type == MQTT_CONNECT)
+			handle_connect(c, f, body);
+		else {
+			snprintf(why, sizeof(why), "%s before CONNECT",
+			    mqtt_type_name(f->type));
+			conn_close(c, why, 0);
+		}
+		return;
+	}
+	if (f->type == MQTT_CONNECT) {
+		conn_close(c, "second CONNECT", 1);
+		return;
+	}
+	if (active_handlers[f->type & 15] == NULL) {
+		snprintf(why, sizeof(why), "unexpected %s from a client",
+		    mqtt_type_name(f->type));
+		conn_close(c, why, 1);
+		return;
+	}
+	active_handlers[f->type & 15](c, f, body);
+}
+
+/* Handles the complete packets in data; returns the bytes used. */
+static size_t
+conn_parse(struct conn *c, const uint8_t *data, size_t len)
+{
+	struct mqtt_frame	f;
+	enum mqtt_err		e;
+	size_t			off = 0;
+	char			why[96];
+
+	while (off < len && c->state != CONN_CLOSED) {
+		e = mqtt_frame(data + off, len - off, c->l->max_packet, &f);
+		if (e == MQTT_NEED_MORE)
+			break;
+		if (e != MQTT_OK) {
+			snprintf(why, sizeof(why), e == MQTT_ERR_TOO_LARGE ?
+			    "packet larger than %zu bytes" : "malformed packet "
+			    "header", c->l->max_packet);
+			conn_close(c, why, 1);
+			break;
+		}
+		conn_packet(c, &f, data + off + f.header_len);
+		off += f.header_len + f.body_len;
+	}
+	return off;
+}
+
+/* Reads what the socket has, a few rounds at most (fairness). */
+static void
+conn_read(struct conn *c)
+{
+	struct broker	*b = c->b;
+	const uint8_t	*data;
+	size_t		 len, used;
+	ssize_t		 n;
+
+	for (int round = 0; round < 4 && c->state != CONN_CLOSED; round++) {
+		int partial = buf_pending(&c->in) > 0;
+		size_t want = b->rbuf_size;
+
+		if (partial) {
+			n = read(c->fd, buf_reserve(&c->in, want), want);
+			if (n > 0)
+				c->in.len += (size_t)n;
+		} else
+			n = read(c->fd, b->rbuf, want);
+		if (n == 0) {
+			conn_close(c, "closed by the client", 1);
+			return;
+		}
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				conn_close(c, errno == ECONNRESET ?
+				    "connection reset" : "read error", 1);
+			return;
+		}
+		c->last_rx = loop_now(b->loop);
+		b->st.bytes_received += (uint64_t)n;
+		data = partial ? buf_data(&c->in) : b->rbuf;
+		len = partial ? buf_pending(&c->in) : (size_t)n;
+		used = conn_parse(c, data, len);
+		if (c->state == CONN_CLOSED)
+			return;
+		if (partial) {
+			buf_consume(&c->in, used);
+			if (buf_pending(&c->in) == 0)
+				buf_reset(&c->in, 0);
+		} else if (used < len)
+			buf_append(&c->in, data + used, len - used);
+		if ((size_t)n < want)
+			return;
+	}
+}
+
+static void
+conn_io(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct conn *c = arg;
+
+	if (events & EPOLLOUT)
+		conn_write(c);
+	if (c->state != CONN_CLOSED && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		conn_read(c);
+	broker_flush(c->b);
+}
+
+void
+conn_sweep(struct broker *b, uint64_t now)
+{
+	struct conn *c, *next;
+
+	for (c = b->conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->state == CONN_AWAIT_CONNECT &&
+		    now - c->opened > c->l->connect_timeout_ms) {
+			conn_close(c, "no CONNECT in time", 0);
+			continue;
+		}
+		if (c->state == CONN_ACTIVE && c->keepalive > 0 &&
+		    now - c->last_rx > (uint64_t)c->keepalive * 1500) {
+			conn_close(c, "keepalive timeout", 1);
+			continue;
+		}
+		/* Idle connections give their buffers back. */
+		if (buf_pending(&c->out) == 0 && c->out.cap > 0 && !c->dirty)
+			buf_reset(&c->out, 0);
+		if (c->s != NULL)
+			session_compact(c->s);
+	}
+	broker_flush(b);
+}
