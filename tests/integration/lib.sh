@@ -129,3 +129,15 @@ YAML
 count_lines() {
 	if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi
 }
+
+# await_subscriber PORT OUTFILE TOPIC: publishes "probe" on TOPIC until a
+# subscriber writing OUTFILE (with -v) shows it: its subscription is live.
+await_subscriber() {
+	local port=$1 out=$2 topic=$3 i=0
+	while ! grep -q "^$topic probe$" "$out" 2>/dev/null; do
+		[ "$i" -lt 50 ] || fail "the subscriber for $topic never became ready"
+		mosquitto_pub -h 127.0.0.1 -p "$port" -t "$topic" -m probe
+		sleep 0.2
+		i=$((i + 1))
+	done
+}
