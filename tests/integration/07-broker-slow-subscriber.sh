@@ -1,0 +1,53 @@
+#!/bin/bash
+# A subscriber that stops reading: its queue stays within the configured
+# limits (the rest is dropped and counted), the broker's memory stays
+# bounded, and a healthy subscriber of the same topics misses nothing.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+
+command -v mosquitto_pub >/dev/null || fail "mosquitto-clients is needed"
+port=$(free_port)
+broker_config "$port" "" >"$TMP/fieldmq.yaml"
+sed -i 's/^  sys_interval: 1s$/  sys_interval: 1s\n  max_queued_messages: 1000\n  max_queued_bytes: 1MiB/' "$TMP/fieldmq.yaml"
+start_fieldmqd "$TMP/fieldmq.yaml"
+H=(-h 127.0.0.1 -p "$port")
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/$FIELDMQD_PID/status"; }
+
+mosquitto_sub "${H[@]}" -i healthy -q 1 -t 'flood/#' -v >"$TMP/healthy.out" &
+track $!
+await_subscriber "$port" "$TMP/healthy.out" flood/probe
+
+# The stalled client: CONNECT, SUBSCRIBE flood/# at QoS 1, then never reads.
+exec 3<>/dev/tcp/127.0.0.1/"$port"
+printf '\x10\x11\x00\x04MQTT\x04\x02\x00\x3c\x00\x05stall' >&3
+printf '\x82\x0c\x00\x01\x00\x07flood/#\x01' >&3
+wait_for_match "$TMP/fieldmqd.log" "client stall connected"
+before=$(rss)
+
+# 20,000 messages of 1 KiB at QoS 1: 20 MiB, far more than the limits.
+payload=$(head -c 1024 /dev/zero | tr '\0' x)
+for i in $(seq 20000); do echo "$payload"; done >"$TMP/lines"
+mosquitto_pub "${H[@]}" -q 1 -t flood/data -l <"$TMP/lines" || fail "the publisher failed"
+wait_for_match "$TMP/fieldmqd.log" "broker\[stall\]: queue full \(1000 messages"
+after=$(rss)
+
+# The healthy subscriber gets all 20,000.
+for _ in $(seq 100); do
+	[ "$(grep -c '^flood/data ' "$TMP/healthy.out")" -ge 20000 ] && break
+	sleep 0.1
+done
+got=$(grep -c '^flood/data ' "$TMP/healthy.out")
+[ "$got" = 20000 ] || fail "the healthy subscriber got $got of 20000"
+ok "a healthy subscriber gets every message while another one stalls"
+
+growth=$(( (after - before) / 1024 ))
+echo "# RSS before $before KiB, after $after KiB"
+[ "$growth" -lt 24 ] || fail "the broker grew by $growth MiB for a stalled client"
+ok "the broker's memory stays bounded (grew ${growth} MiB for 20 MiB published)"
+
+mosquitto_sub "${H[@]}" -t '$SYS/broker/messages/dropped' -C 1 -W 5 >"$TMP/dropped" ||
+	fail "no \$SYS dropped count"
+[ "$(cat "$TMP/dropped")" -gt 0 ] || fail "no drop counted: $(cat "$TMP/dropped")"
+ok "the drops are counted (\$SYS/broker/messages/dropped = $(cat "$TMP/dropped"))"
+exec 3>&- 3<&-
+stop_fieldmqd
+done_testing
