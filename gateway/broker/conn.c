@@ -53,9 +53,15 @@ conn_mark_dirty(struct conn *c)
 {
 	if (c->dirty || c->state == CONN_CLOSED)
 		return;
+	/* First come, first written: a delivery goes out before the PUBACK
+	 * of the publish that caused it. */
 	c->dirty = 1;
-	c->next_dirty = c->b->dirty;
-	c->b->dirty = c;
+	c->next_dirty = NULL;
+	if (c->b->dirty == NULL)
+		c->b->dirty = c;
+	else
+		c->b->dirty_tail->next_dirty = c;
+	c->b->dirty_tail = c;
 }
 
 void
@@ -158,6 +164,8 @@ broker_flush(struct broker *b)
 	b->nwills = 0;
 	while ((c = b->dirty) != NULL) {
 		b->dirty = c->next_dirty;
+		if (b->dirty == NULL)
+			b->dirty_tail = NULL;
 		c->dirty = 0;
 		if (c->state != CONN_CLOSED)
 			conn_write(c);

@@ -142,7 +142,8 @@ struct broker {
 	struct topic_tree	*subs;
 	struct retain_tree	*retained;
 	struct conn		*conns;		/* every connection */
-	struct conn		*dirty;		/* connections with output to flush */
+	struct conn		*dirty;		/* connections with output to flush, */
+	struct conn		*dirty_tail;	/* in the order they got it */
 	struct conn		*dead;		/* closed, freed at the next flush */
 	uint64_t		 nconns;
 	uint64_t		 stamp;
