@@ -7,12 +7,12 @@
 command -v mosquitto_pub >/dev/null || fail "mosquitto-clients is needed"
 port=$(free_port)
 broker_config "$port" "" >"$TMP/fieldmq.yaml"
-sed -i 's/^  sys_interval: 1s$/  sys_interval: 1s\n  max_queued_messages: 1000\n  max_queued_bytes: 1MiB/' "$TMP/fieldmq.yaml"
+sed -i 's/^  sys_interval: 1s$/  sys_interval: 1s\n  max_queued_messages: 2000\n  max_queued_bytes: 2MiB/' "$TMP/fieldmq.yaml"
 start_fieldmqd "$TMP/fieldmq.yaml"
 H=(-h 127.0.0.1 -p "$port")
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$FIELDMQD_PID/status"; }
 
-mosquitto_sub "${H[@]}" -i healthy -q 1 -t 'flood/#' -v >"$TMP/healthy.out" &
+mosquitto_sub "${H[@]}" -i healthy -q 0 -t 'flood/#' -v >"$TMP/healthy.out" &
 track $!
 await_subscriber "$port" "$TMP/healthy.out" flood/probe
 
@@ -27,7 +27,7 @@ before=$(rss)
 payload=$(head -c 1024 /dev/zero | tr '\0' x)
 for i in $(seq 20000); do echo "$payload"; done >"$TMP/lines"
 mosquitto_pub "${H[@]}" -q 1 -t flood/data -l <"$TMP/lines" || fail "the publisher failed"
-wait_for_match "$TMP/fieldmqd.log" "broker\[stall\]: queue full \(1000 messages"
+wait_for_match "$TMP/fieldmqd.log" "broker\[stall\]: queue full \(2000 messages"
 after=$(rss)
 
 # The healthy subscriber gets all 20,000.
@@ -37,6 +37,8 @@ for _ in $(seq 100); do
 done
 got=$(grep -c '^flood/data ' "$TMP/healthy.out")
 [ "$got" = 20000 ] || fail "the healthy subscriber got $got of 20000"
+! grep -q 'broker\[healthy\]: queue full' "$TMP/fieldmqd.log" ||
+	fail "the healthy subscriber's queue overflowed"
 ok "a healthy subscriber gets every message while another one stalls"
 
 growth=$(( (after - before) / 1024 ))
