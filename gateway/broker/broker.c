@@ -58,6 +58,9 @@ broker_new(struct loop *loop, const struct fmq_config *cfg, struct store *store)
 	b->lim.disconnect_when_full = c->when_queue_full == CFG_OVERFLOW_DISCONNECT;
 	b->lim.max_connections = (uint64_t)c->max_connections;
 	b->lim.sys_interval_ms = c->sys_interval_ms;
+	b->lim.max_keepalive = (uint16_t)(c->max_keepalive_ms / 1000 > 65535 ?
+	    65535 : c->max_keepalive_ms / 1000);
+	b->lim.session_expiry_ms = c->session_expiry_ms;
 	b->nlisteners = c->nlisteners;
 	b->listeners = xcalloc(c->nlisteners ? c->nlisteners : 1,
 	    sizeof(*b->listeners));
@@ -74,7 +77,17 @@ broker_new(struct loop *loop, const struct fmq_config *cfg, struct store *store)
 		l->max_packet = cl->max_packet_size > 0 ?
 		    cl->max_packet_size : b->lim.max_packet;
 		l->connect_timeout_ms = cl->connect_timeout_ms;
+		l->allow_anonymous = cl->allow_anonymous >= 0 ?
+		    cl->allow_anonymous : c->allow_anonymous;
+		if (cl->tls.enabled)
+			l->unsupported = "tls";
+		else if (cl->websocket)
+			l->unsupported = "websocket";
 	}
+	if (c->password_file != NULL)
+		b->unsupported = "password_file";
+	else if (c->acl_file != NULL)
+		b->unsupported = "acl_file";
 	b->sessions = session_table_new();
 	b->subs = topic_tree_new();
 	b->retained = retain_tree_new(retained_free);
@@ -170,7 +183,12 @@ broker_save_sessions(struct broker *b)
 static void
 on_sweep(struct loop *l, struct loop_timer *t, void *arg)
 {
-	conn_sweep(arg, loop_now(l));
+	struct broker *b = arg;
+
+	conn_sweep(b, loop_now(l));
+	/* Offline sessions are looked at every 40 sweeps (10 s). */
+	if (++b->sweeps % 40 == 0)
+		session_expire(b, loop_now(l));
 }
 
 static void
@@ -208,6 +226,22 @@ on_inbound(struct loop *l, int fd, uint32_t events, void *arg)
 int
 broker_start(struct broker *b)
 {
+	/* Never serve a listener with less security than the config asks. */
+	if (b->unsupported != NULL) {
+		log_error("broker", NULL, "broker.%s: not supported by this version "
+		    "yet: refusing to run without it", b->unsupported);
+		return -1;
+	}
+	for (size_t i = 0; i < b->nlisteners; i++) {
+		struct listener *l = &b->listeners[i];
+
+		if (l->unsupported != NULL) {
+			log_error("broker", NULL, "broker.listeners[%zu].%s: not "
+			    "supported by this version yet: refusing to open port "
+			    "%lld without it", i, l->unsupported, (long long)l->port);
+			return -1;
+		}
+	}
 	for (size_t i = 0; i < b->nlisteners; i++)
 		if (listener_open(b, &b->listeners[i]) == -1)
 			return -1;

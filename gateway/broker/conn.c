@@ -22,7 +22,7 @@
 static void conn_io(struct loop *, int, uint32_t, void *);
 
 void
-conn_accept(struct listener *l, int fd, const char *addr)
+conn_accept(struct listener *l, int fd, const char *addr, int over_limit)
 {
 	struct broker	*b = l->b;
 	struct conn	*c = xcalloc(1, sizeof(*c));
@@ -31,6 +31,7 @@ conn_accept(struct listener *l, int fd, const char *addr)
 	c->l = l;
 	c->fd = fd;
 	c->state = CONN_AWAIT_CONNECT;
+	c->over_limit = over_limit;
 	c->opened = c->last_rx = loop_now(b->loop);
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	if (loop_add_fd(b->loop, fd, EPOLLIN, conn_io, c) == -1) {
@@ -96,6 +97,7 @@ conn_close(struct conn *c, const char *why, int publish_will)
 	c->will = NULL;
 	if (s != NULL) {
 		s->conn = NULL;
+		s->offline_since = loop_now(b->loop);
 		c->s = NULL;
 		if (s->clean)
 			session_destroy(b, s);
@@ -189,6 +191,33 @@ assign_id(char *buf, size_t sz)
 	    r[2], r[3], r[4], r[5], r[6], r[7]);
 }
 
+/*
+ * The CONNACK code for a well-formed CONNECT: 3 past the connection
+ * limit, 5 for an anonymous client where none is allowed, 4 for a login
+ * when there are no users to check it against (the password file comes
+ * with authentication).
+ */
+static uint8_t
+connect_refusal(const struct conn *c, const struct mqtt_connect *k)
+{
+	if (c->over_limit)
+		return MQTT_CONNACK_UNAVAILABLE;
+	if (!k->has_username && !c->l->allow_anonymous)
+		return MQTT_CONNACK_NOT_AUTHORIZED;
+	if (k->has_username && !c->l->allow_anonymous)
+		return MQTT_CONNACK_BAD_LOGIN;
+	return MQTT_CONNACK_ACCEPTED;
+}
+
+/* The keepalive the broker enforces: max_keepalive caps it (and 0). */
+static uint16_t
+effective_keepalive(const struct broker *b, uint16_t asked)
+{
+	if (b->lim.max_keepalive > 0 && (asked == 0 || asked > b->lim.max_keepalive))
+		return b->lim.max_keepalive;
+	return asked;
+}
+
 /* CONNECT: version, client id rules, takeover, session present, resend. */
 static void
 handle_connect(struct conn *c, const struct mqtt_frame *f, const uint8_t *body)
@@ -201,6 +230,7 @@ handle_connect(struct conn *c, const struct mqtt_frame *f, const uint8_t *body)
 	const char		*id;
 	size_t			 idlen;
 	int			 present = 0;
+	uint8_t			 code;
 
 	if ((e = mqtt_decode_connect(f, body, &k)) != MQTT_OK) {
 		if (e == MQTT_ERR_VERSION) {
@@ -209,6 +239,14 @@ handle_connect(struct conn *c, const struct mqtt_frame *f, const uint8_t *body)
 		}
 		conn_close(c, e == MQTT_ERR_VERSION ? "unsupported protocol "
 		    "version" : mqtt_err_name(e), 0);
+		return;
+	}
+	if ((code = connect_refusal(c, &k)) != MQTT_CONNACK_ACCEPTED) {
+		mqtt_encode_connack(&c->out, 0, code);
+		conn_write(c);
+		conn_close(c, code == MQTT_CONNACK_UNAVAILABLE ? "connection limit "
+		    "reached" : code == MQTT_CONNACK_NOT_AUTHORIZED ? "anonymous "
+		    "clients are not allowed" : "bad username or password", 0);
 		return;
 	}
 	id = k.client_id.p;
@@ -249,7 +287,7 @@ handle_connect(struct conn *c, const struct mqtt_frame *f, const uint8_t *body)
 	c->s = s;
 	session_persist(b, s, present);
 	c->level = k.level;
-	c->keepalive = k.keepalive;
+	c->keepalive = effective_keepalive(b, k.keepalive);
 	if (k.has_will) {
 		c->will = msg_new(k.will_topic.p, k.will_topic.len,
 		    k.will_payload.p, k.will_payload.len, k.will_qos, k.will_retain);

@@ -31,6 +31,7 @@ struct broker_limits {
 	uint64_t	 max_connections;
 	uint64_t	 sys_interval_ms;
 	uint16_t	 max_keepalive;		/* seconds; 0: any */
+	uint64_t	 session_expiry_ms;	/* offline persistent sessions; 0: never */
 };
 
 /* A message waiting for (or in) delivery to one session. */
@@ -87,6 +88,7 @@ struct session {
 	uint64_t		 stamp;		/* routing: last match stamp */
 	uint32_t		 match_idx;	/* routing: its entry in the match list */
 	uint64_t		 dropped;
+	uint64_t		 offline_since;	/* loop time when the last connection ended */
 };
 
 enum conn_state {
@@ -109,6 +111,7 @@ struct conn {
 	uint64_t	 opened;	/* loop time, ms */
 	struct msg	*will;
 	int		 epollout;	/* EPOLLOUT is watched */
+	int		 over_limit;	/* accepted past max_connections: CONNACK 3 */
 	int		 dirty;		/* on the flush list */
 	struct conn	*next_dirty;
 	struct conn	*prev, *next;	/* every connection */
@@ -124,6 +127,8 @@ struct listener {
 	uint64_t	 max_connections;
 	size_t		 max_packet;
 	uint64_t	 connect_timeout_ms;
+	int		 allow_anonymous;
+	const char	*unsupported;	/* a configured feature this version lacks */
 	uint64_t	 nconns;
 };
 
@@ -136,6 +141,7 @@ struct match {
 struct broker {
 	struct loop		*loop;
 	struct broker_limits	 lim;
+	const char		*unsupported;	/* a configured feature this version lacks */
 	struct listener		*listeners;
 	size_t			 nlisteners;
 	struct session_table	*sessions;
@@ -155,6 +161,7 @@ struct broker {
 	uint8_t			*rbuf;		/* read scratch */
 	size_t			 rbuf_size;
 	struct loop_timer	*sweep;
+	uint64_t		 sweeps;
 	struct loop_timer	*sys;
 	struct queue		*inbound;	/* broker_post() from other threads */
 	uint64_t		 started;
@@ -204,7 +211,9 @@ int		 session_qos2_seen(struct session *, uint16_t id);
 void		 session_qos2_release(struct session *, uint16_t id);
 
 /* conn.c */
-void		 conn_accept(struct listener *, int fd, const char *addr);
+/* Takes an accepted socket; over_limit: answer CONNECT with CONNACK 3. */
+void		 conn_accept(struct listener *, int fd, const char *addr,
+		    int over_limit);
 /* Closes a connection; the will is published unless the client said DISCONNECT. */
 void		 conn_close(struct conn *, const char *why, int publish_will);
 /* Queues bytes for the socket; they are written at the next flush. */
@@ -213,6 +222,8 @@ void		 conn_mark_dirty(struct conn *);
 void		 broker_flush(struct broker *);
 /* Closes connections past their keepalive or connect timeout. */
 void		 conn_sweep(struct broker *, uint64_t now);
+/* Ends persistent sessions offline for longer than session_expiry. */
+void		 session_expire(struct broker *, uint64_t now);
 /* The bytes already waiting in a connection's output. */
 #define CONN_OUT_HIGH	(256u * 1024)
 

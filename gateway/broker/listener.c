@@ -48,7 +48,7 @@ listener_io(struct loop *l, int fd, uint32_t events, void *arg)
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
 	char			 addr[48];
-	int			 cfd, one = 1;
+	int			 cfd, one = 1, over;
 
 	for (int i = 0; i < 64; i++) {
 		len = sizeof(ss);
@@ -63,17 +63,15 @@ listener_io(struct loop *l, int fd, uint32_t events, void *arg)
 			return;
 		}
 		format_addr(&ss, addr, sizeof(addr));
-		if (li->nconns >= li->max_connections ||
-		    b->nconns >= b->lim.max_connections) {
-			log_warn("broker", li->name, "connection from %s refused: "
-			    "%llu connections is the limit", addr,
-			    (unsigned long long)(li->nconns >= li->max_connections ?
-			    li->max_connections : b->lim.max_connections));
+		over = li->nconns >= li->max_connections ||
+		    b->nconns >= b->lim.max_connections;
+		/* A little headroom to answer CONNACK 3; past it, just close. */
+		if (over && b->nconns >= b->lim.max_connections + 64) {
 			close(cfd);
 			continue;
 		}
 		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		conn_accept(li, cfd, addr);
+		conn_accept(li, cfd, addr, over);
 	}
 }
 

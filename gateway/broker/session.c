@@ -11,6 +11,7 @@
 #include "broker/packet.h"
 #include "broker/topic.h"
 #include "log.h"
+#include "loop.h"
 #include "store.h"
 #include "util.h"
 
@@ -98,6 +99,7 @@ session_add(struct broker *b, const char *id, size_t len)
 
 	s->id = xstrndup(id, len);
 	s->id_len = len;
+	s->offline_since = loop_now(b->loop);
 	s->next_id = 1;
 	if (t->n >= t->cap)
 		table_grow(t);
@@ -497,4 +499,28 @@ session_persist(struct broker *b, struct session *s, int resumed)
 		store_smsg_clear(b->store, s->id);
 	else
 		store_session_put(b->store, s->id);
+}
+
+void
+session_expire(struct broker *b, uint64_t now)
+{
+	struct session	*v[256];
+	size_t		 n, off = 0;
+
+	if (b->lim.session_expiry_ms == 0)
+		return;
+	while ((n = session_table_list(b->sessions, off, v, FMQ_NELEM(v))) > 0) {
+		off += n;
+		for (size_t i = 0; i < n; i++) {
+			struct session *s = v[i];
+
+			if (s->conn != NULL || s->internal || s->clean ||
+			    now - s->offline_since < b->lim.session_expiry_ms)
+				continue;
+			log_info("broker", s->id, "session expired after %llu s offline",
+			    (unsigned long long)(now - s->offline_since) / 1000);
+			session_destroy(b, s);
+			off--;
+		}
+	}
 }

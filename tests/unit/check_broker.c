@@ -7,6 +7,7 @@
 
 #include <check.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,7 +194,7 @@ START_TEST(test_window_and_queue_limits)
 	struct broker		*b = broker_new(loop, cfg, NULL);
 	struct listener		 l = { .b = b, .fd = -1, .max_packet = 1 << 20,
 				   .connect_timeout_ms = 10000,
-				   .max_connections = 10 };
+				   .max_connections = 10, .allow_anonymous = 1 };
 	struct broker_client	*pub = broker_client_new(b, "pub", NULL, NULL);
 	struct mqtt_connect	 k = { .level = 4, .clean = 1, .keepalive = 60,
 				   .client_id = { "slow", 4 } };
@@ -207,7 +208,7 @@ START_TEST(test_window_and_queue_limits)
 
 	snprintf(l.name, sizeof(l.name), "test");
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	conn_accept(&l, sv[0], "socketpair");
+	conn_accept(&l, sv[0], "socketpair", 0);
 	mqtt_encode_connect(&w, &k);
 	mqtt_encode_subscribe(&w, 1, filters, qos, 1);
 	ck_assert_int_eq(write(sv[1], buf_data(&w), buf_pending(&w)),
@@ -295,6 +296,72 @@ START_TEST(test_offline_session)
 }
 END_TEST
 
+struct poster {
+	struct broker	*b;
+	int		 n;
+	int		 refused;
+};
+
+static void *
+post_thread(void *arg)
+{
+	struct poster *p = arg;
+	char buf[16];
+
+	for (int i = 0; i < p->n; i++) {
+		snprintf(buf, sizeof(buf), "%d", i);
+		while (broker_post(p->b, "drv/x", buf, strlen(buf), 1, 0) == -1)
+			p->refused++;	/* the queue is full: the loop catches up */
+	}
+	return NULL;
+}
+
+struct seq {
+	int	next;
+	int	bad;
+};
+
+static void
+on_seq(const struct broker_message *m, void *arg)
+{
+	struct seq *q = arg;
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%.*s", (int)m->payload_len,
+	    (const char *)m->payload);
+	if (atoi(buf) != q->next)
+		q->bad++;
+	q->next++;
+}
+
+/* Publishes from another thread reach subscribers in order, none lost. */
+START_TEST(test_post_from_thread)
+{
+	struct loop		*loop = loop_new();
+	struct fmq_config	*cfg = test_config();
+	struct broker		*b = broker_new(loop, cfg, NULL);
+	struct seq		 q = { 0 };
+	struct broker_client	*sub = broker_client_new(b, "sub", on_seq, &q);
+	struct poster		 p = { b, 200000, 0 };
+	pthread_t		 t;
+
+	ck_assert_int_eq(broker_start(b), 0);
+	broker_client_subscribe(sub, "drv/#", 1);
+	ck_assert_int_eq(broker_post(b, "drv/+", "x", 1, 0, 0), -1);
+	ck_assert_int_eq(pthread_create(&t, NULL, post_thread, &p), 0);
+	for (int i = 0; i < 100000 && q.next < p.n; i++)
+		loop_run_once(loop, 100);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(q.next, p.n);
+	ck_assert_int_eq(q.bad, 0);
+	broker_stop(b);
+	broker_client_free(sub);
+	broker_free(b);
+	config_free(cfg);
+	loop_free(loop);
+}
+END_TEST
+
 static Suite *
 broker_suite(void)
 {
@@ -304,6 +371,8 @@ broker_suite(void)
 	tc = tcase_create("in-process");
 	tcase_add_test(tc, test_inprocess);
 	tcase_add_test(tc, test_retained);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_post_from_thread);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("sessions");
 	tcase_add_test(tc, test_window_and_queue_limits);
