@@ -20,7 +20,7 @@
 
 #define RBUF_SIZE	(64 * 1024)
 #define INBOUND_CAP	65536
-#define SWEEP_MS	250
+#define SWEEP_MS	500
 
 struct broker_client {
 	struct broker	*b;
