@@ -10,6 +10,7 @@
 #include "broker.h"
 #include "conf.h"
 #include "daemon.h"
+#include "fieldbus.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
@@ -23,6 +24,7 @@ struct daemon {
 	struct loop		*loop;
 	struct broker		*broker;
 	struct store		*store;
+	struct drv_lines	*lines;
 	struct loop_timer	*watchdog;
 	struct loop_timer	*stop_timer;
 	int			 stopping;
@@ -46,7 +48,6 @@ daemon_warn_unbuilt(const struct fmq_config *cfg)
 		const char	*section;
 		size_t		 off;
 	} parts[] = {
-		{ "devices", offsetof(struct fmq_config, ndevices) },
 		{ "tables", offsetof(struct fmq_config, ntables) },
 		{ "bridges", offsetof(struct fmq_config, nbridges) },
 		{ "actuators", offsetof(struct fmq_config, nactuators) },
@@ -95,7 +96,10 @@ daemon_stop(struct daemon *d, const char *why)
 	log_info("fieldmqd", NULL, "stopping: %s", why);
 	d->stop_timer = loop_timer_new(d->loop, on_stop_timeout, d);
 	loop_timer_arm(d->stop_timer, d->cfg->shutdown_timeout_ms, 0);
-	/* The broker writes what it has queued and closes its clients. */
+	/* Drivers first (no more readings), then the broker writes what it
+	 * has queued and closes its clients. */
+	fieldbus_stop(d->lines);
+	d->lines = NULL;
 	broker_stop(d->broker);
 	loop_stop(d->loop);
 }
@@ -189,6 +193,7 @@ daemon_run(struct daemon *d)
 		log_error("fieldmqd", NULL, "cannot start the broker: not starting");
 		return 1;
 	}
+	d->lines = fieldbus_start(d->cfg, d->broker);
 	d->started_ms = mono_ms();
 	config_describe(d->cfg, desc, sizeof(desc));
 	log_info("fieldmqd", NULL, "started %s (pid %ld): %s: %s", PACKAGE_VERSION,
@@ -214,6 +219,7 @@ daemon_free(struct daemon *d)
 		return;
 	loop_timer_free(d->watchdog);
 	loop_timer_free(d->stop_timer);
+	fieldbus_stop(d->lines);
 	broker_free(d->broker);
 	store_free(d->store);
 	loop_free(d->loop);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "drivers/sim.h"
 
 #ifndef FMQ_SYSCONF_FILE
 #define FMQ_SYSCONF_FILE "/etc/fieldmq/fieldmq.yaml"
@@ -60,6 +61,8 @@ check_config_run(int argc, char **argv)
 static const struct command commands[] = {
 	{ "check-config", "check a configuration file", check_config_run,
 	  check_config_help },
+	{ "sim", "run a Modbus device simulator (tests, the demo)", sim_main,
+	  sim_help },
 };
 
 static void

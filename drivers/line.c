@@ -1,0 +1,542 @@
+/*
+ * Lines: one thread per TCP connection or serial port, polling the
+ * devices behind it with planned requests, publishing through the sink,
+ * and going offline and back with capped exponential backoff. Devices at
+ * the same host:port (unit ids) or on the same serial port (multi-drop)
+ * share a line, which serialises their requests.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conf.h"
+#include "drivers/driver.h"
+#include "drivers/modbus.h"
+#include "drivers/plan.h"
+#include "log.h"
+#include "util.h"
+
+#define BACKOFF_MIN_MS	1000
+#define BACKOFF_MAX_MS	60000
+
+struct tagrt {
+	const struct cfg_tag	*cfg;
+	struct drv_format	 fmt;
+	char			*topic;
+	struct drv_value	 last;
+	int			 has_last;
+	int			 bad;		/* quality bad was published */
+	int			 qos, retain;
+};
+
+/* The tags of a device that share a poll interval, and their plan. */
+struct group {
+	uint64_t		 poll_ms;
+	uint64_t		 next_ms;
+	struct plan		*plan;
+};
+
+struct devrt {
+	const struct cfg_device	*cfg;
+	struct tagrt		*tags;
+	size_t			 ntags;
+	struct group		*groups;
+	size_t			 ngroups;
+	char			*state_topic;
+	int			 online;	/* -1 unknown, 0, 1 */
+	uint64_t		 retry_at;	/* mono ms */
+	uint64_t		 backoff_ms;
+	uint64_t		 requests, errors;
+};
+
+struct line {
+	struct drv_lines	*all;
+	struct mb		*mb;
+	char			*key;
+	struct devrt		*devs;
+	size_t			 ndevs;
+	pthread_t		 thread;
+	int			 started;
+	atomic_int		 stop;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	uint64_t		 retry_at;
+	uint64_t		 backoff_ms;
+	unsigned		 gap_us;	/* RTU: the silence between frames */
+	char			 last_error[128];
+};
+
+struct drv_lines {
+	struct line		*v;
+	size_t			 n;
+	struct drv_sink		 sink;
+};
+
+static const enum plan_table table_of[] = {
+	[CFG_TABLE_COIL] = PLAN_COIL, [CFG_TABLE_DISCRETE] = PLAN_DISCRETE,
+	[CFG_TABLE_INPUT] = PLAN_INPUT, [CFG_TABLE_HOLDING] = PLAN_HOLDING,
+};
+
+/* The line a device belongs to: "tcp host:port" or "rtu /dev/x". */
+static char *
+line_key(const struct cfg_device *d)
+{
+	if (d->driver == CFG_DRIVER_MODBUS_TCP)
+		return xasprintf("tcp %s:%lld", d->host, (long long)d->port);
+	return xasprintf("rtu %s", d->serial);
+}
+
+/* Expands "{device}" in a topic template. */
+static char *
+device_topic(const struct cfg_device *d)
+{
+	const char	*t = d->topic, *p;
+	size_t		 occ = 0, n = 0, nlen = strlen(d->name);
+	char		*out;
+
+	for (p = t; (p = strstr(p, "{device}")) != NULL; p += 8)
+		occ++;
+	out = xmalloc(strlen(t) + occ * nlen + 1);
+	while ((p = strstr(t, "{device}")) != NULL) {
+		memcpy(out + n, t, (size_t)(p - t));
+		n += (size_t)(p - t);
+		memcpy(out + n, d->name, nlen);
+		n += nlen;
+		t = p + 8;
+	}
+	strcpy(out + n, t);
+	return out;
+}
+
+/* Builds a device's runtime: tags, topics, and a plan per poll interval. */
+static void
+devrt_init(struct devrt *r, const struct cfg_device *d)
+{
+	char			*base = device_topic(d);
+	struct plan_item	*items = xcalloc(d->ntags ? d->ntags : 1, sizeof(*items));
+
+	r->cfg = d;
+	r->online = -1;
+	r->state_topic = xasprintf("%s/$state", base);
+	r->ntags = d->ntags;
+	r->tags = xcalloc(d->ntags ? d->ntags : 1, sizeof(*r->tags));
+	for (size_t i = 0; i < d->ntags; i++) {
+		const struct cfg_tag	*c = &d->tags[i];
+		struct tagrt		*t = &r->tags[i];
+		uint64_t		 poll = c->poll_ms ? c->poll_ms : d->poll_ms;
+		size_t			 g;
+
+		t->cfg = c;
+		t->topic = xasprintf("%s/%s", base, c->name);
+		t->fmt = (struct drv_format){ (enum drv_type)c->type,
+		    (enum drv_order)c->word_order, (int)c->bit,
+		    (unsigned)c->length, c->scale, c->offset };
+		t->qos = c->qos >= 0 ? (int)c->qos : (int)d->qos;
+		t->retain = c->retain >= 0 ? c->retain : d->retain;
+		for (g = 0; g < r->ngroups; g++)
+			if (r->groups[g].poll_ms == poll)
+				break;
+		if (g == r->ngroups) {
+			r->groups = xreallocarray(r->groups, r->ngroups + 1,
+			    sizeof(*r->groups));
+			r->groups[r->ngroups++] = (struct group){ poll, 0, NULL };
+		}
+	}
+	/* One plan per poll interval, over the tags that have it. */
+	for (size_t g = 0; g < r->ngroups; g++) {
+		size_t n = 0;
+
+		for (size_t i = 0; i < d->ntags; i++) {
+			const struct cfg_tag *c = &d->tags[i];
+
+			if ((c->poll_ms ? c->poll_ms : d->poll_ms) != r->groups[g].poll_ms)
+				continue;
+			items[n++] = (struct plan_item){ table_of[c->table],
+			    (uint16_t)c->address,
+			    (uint16_t)(c->table == CFG_TABLE_COIL ||
+			    c->table == CFG_TABLE_DISCRETE ? 1 :
+			    drv_registers(&r->tags[i].fmt)), i };
+		}
+		r->groups[g].plan = plan_new(items, n, (unsigned)d->max_gap,
+		    (unsigned)d->max_registers);
+	}
+	free(items);
+	free(base);
+}
+
+static void
+devrt_free(struct devrt *r)
+{
+	for (size_t i = 0; i < r->ntags; i++)
+		free(r->tags[i].topic);
+	for (size_t g = 0; g < r->ngroups; g++)
+		plan_free(r->groups[g].plan);
+	free(r->groups);
+	free(r->tags);
+	free(r->state_topic);
+}
+
+struct drv_lines *
+drv_lines_new(const struct fmq_config *cfg, const struct drv_sink *sink)
+{
+	struct drv_lines *all = xcalloc(1, sizeof(*all));
+	char err[256];
+
+	all->sink = *sink;
+	all->v = xcalloc(cfg->ndevices ? cfg->ndevices : 1, sizeof(*all->v));
+	for (size_t i = 0; i < cfg->ndevices; i++) {
+		const struct cfg_device *d = &cfg->devices[i];
+		char *key;
+		struct line *l = NULL;
+
+		if (d->driver == CFG_DRIVER_SERIAL_LINE) {
+			log_warn("drivers", d->name, "serial-line devices are not in "
+			    "this version yet: not polled");
+			continue;
+		}
+		key = line_key(d);
+		for (size_t j = 0; j < all->n; j++)
+			if (strcmp(all->v[j].key, key) == 0)
+				l = &all->v[j];
+		if (l == NULL) {
+			struct mb *mb = mb_new(d, err, sizeof(err));
+
+			if (mb == NULL) {
+				log_error("modbus", d->name, "%s", err);
+				free(key);
+				continue;
+			}
+			l = &all->v[all->n++];
+			l->all = all;
+			l->mb = mb;
+			l->key = key;
+			pthread_mutex_init(&l->mu, NULL);
+			{
+				pthread_condattr_t ca;
+
+				pthread_condattr_init(&ca);
+				pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+				pthread_cond_init(&l->cv, &ca);
+				pthread_condattr_destroy(&ca);
+			}
+			/* 3.5 characters of 11 bits, at least 1.75 ms (spec). */
+			if (mb_is_serial(mb)) {
+				unsigned us = (unsigned)(38500000 / d->baud);
+
+				l->gap_us = us < 1750 ? 1750 : us;
+			}
+		} else
+			free(key);
+		l->devs = xreallocarray(l->devs, l->ndevs + 1, sizeof(*l->devs));
+		memset(&l->devs[l->ndevs], 0, sizeof(l->devs[0]));
+		devrt_init(&l->devs[l->ndevs++], d);
+	}
+	return all;
+}
+
+size_t
+drv_lines_count(const struct drv_lines *all)
+{
+	return all->n;
+}
+
+/* Sleeps until the monotonic time deadline (ms) or a stop request. */
+static void
+line_sleep_until(struct line *l, uint64_t deadline)
+{
+	struct timespec ts = { (time_t)(deadline / 1000),
+	    (long)(deadline % 1000) * 1000000 };
+
+	pthread_mutex_lock(&l->mu);
+	while (!atomic_load(&l->stop) && mono_ms() < deadline)
+		if (pthread_cond_timedwait(&l->cv, &l->mu, &ts) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&l->mu);
+}
+
+static void
+publish_state(struct line *l, struct devrt *r, int online, const char *reason)
+{
+	struct drv_state st = { r->cfg->name, r->state_topic, online, reason,
+	    wall_ms() };
+
+	l->all->sink.state(l->all->sink.arg, &st);
+}
+
+/* Marks a device offline (once per change) and its tags bad. */
+static void
+dev_offline(struct line *l, struct devrt *r, const char *why, uint64_t now)
+{
+	r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : BACKOFF_MIN_MS;
+	if (r->backoff_ms > BACKOFF_MAX_MS)
+		r->backoff_ms = BACKOFF_MAX_MS;
+	/* A little jitter keeps devices of one line from retrying together. */
+	r->retry_at = now + r->backoff_ms + (now % 97);
+	if (r->online == 0)
+		return;
+	r->online = 0;
+	log_warn("modbus", r->cfg->name, "offline: %s (%s); retrying with backoff",
+	    why, mb_name(l->mb));
+	publish_state(l, r, 0, why);
+	for (size_t i = 0; i < r->ntags; i++) {
+		struct tagrt *t = &r->tags[i];
+		struct drv_reading rd = { r->cfg->name, t->cfg->name, t->topic, NULL,
+		    t->cfg->unit, wall_ms(), t->qos, t->retain,
+		    r->cfg->payload == CFG_PAYLOAD_BARE };
+
+		if (t->bad)
+			continue;
+		t->bad = 1;
+		t->has_last = 0;
+		l->all->sink.reading(l->all->sink.arg, &rd);
+	}
+}
+
+static void
+dev_online(struct line *l, struct devrt *r)
+{
+	r->backoff_ms = 0;
+	r->retry_at = 0;
+	if (r->online == 1)
+		return;
+	if (r->online == 0)
+		log_info("modbus", r->cfg->name, "online again (%s)", mb_name(l->mb));
+	else
+		log_info("modbus", r->cfg->name, "online (%s)", mb_name(l->mb));
+	r->online = 1;
+	publish_state(l, r, 1, NULL);
+}
+
+/* Publishes one decoded tag, unless publish: change and it did not change. */
+static void
+tag_publish(struct line *l, struct devrt *r, struct tagrt *t,
+    const struct drv_value *v, uint64_t ts)
+{
+	struct drv_reading rd = { r->cfg->name, t->cfg->name, t->topic, v,
+	    t->cfg->unit, ts, t->qos, t->retain, r->cfg->payload == CFG_PAYLOAD_BARE };
+
+	if (t->cfg->publish == CFG_PUBLISH_CHANGE && t->has_last &&
+	    !drv_value_changed(&t->last, v, t->cfg->deadband))
+		return;
+	t->last = *v;
+	t->has_last = 1;
+	t->bad = 0;
+	l->all->sink.reading(l->all->sink.arg, &rd);
+}
+
+/* Decodes the items of a block that was read. */
+static void
+block_publish(struct line *l, struct devrt *r, const struct plan *p,
+    const struct plan_block *b, const uint16_t *regs, const uint8_t *bits,
+    uint64_t ts)
+{
+	const struct plan_item *items = plan_items(p);
+
+	for (size_t k = b->first; k < b->first + b->nitems; k++) {
+		struct tagrt		*t = &r->tags[items[k].tag];
+		size_t			 off = items[k].address - b->address;
+		struct drv_value	 v;
+
+		if (b->table == PLAN_COIL || b->table == PLAN_DISCRETE)
+			drv_decode_bit(bits[off], &v);
+		else if (drv_decode(&t->fmt, regs + off, b->count - off, &v) == -1)
+			continue;
+		tag_publish(l, r, t, &v, ts);
+	}
+}
+
+/*
+ * Polls one group of a device: every block of its plan. Returns 0, or -1
+ * when the device did not answer (the caller marks it offline).
+ */
+static int
+poll_group(struct line *l, struct devrt *r, struct group *g, char *why,
+    size_t whysz)
+{
+	static __thread uint16_t regs[125];
+	static __thread uint8_t bits[2000];
+	struct mb_result res;
+	uint64_t ts = wall_ms();
+
+	for (size_t i = 0; i < plan_nblocks(g->plan); i++) {
+		const struct plan_block *b = plan_block(g->plan, i);
+
+		if (l->gap_us > 0 && r->requests > 0) {
+			struct timespec gap = { 0, (long)l->gap_us * 1000 };
+
+			nanosleep(&gap, NULL);
+		}
+		r->requests++;
+		if (b->count > (b->table <= PLAN_DISCRETE ? 2000 : 125)) {
+			snprintf(why, whysz, "a tag at %u spans %u registers, more "
+			    "than one request holds", b->address, b->count);
+			return -1;
+		}
+		if (mb_read(l->mb, (int)r->cfg->unit_id, b->table, b->address,
+		    b->count, regs, bits, &res) == 0) {
+			block_publish(l, r, g->plan, b, regs, bits, ts);
+			continue;
+		}
+		r->errors++;
+		if (res.err == MB_EXCEPTION && res.exception == 2 &&
+		    b->nitems > 1) {
+			log_info("modbus", r->cfg->name, "read %u+%u: illegal data "
+			    "address: splitting the request", b->address, b->count);
+			plan_split(g->plan, i);
+			i--;	/* the first half now has this index */
+			continue;
+		}
+		if (res.err == MB_EXCEPTION) {
+			/* The device is there: only these tags are wrong. */
+			log_warn("modbus", r->cfg->name, "read %u+%u: %s", b->address,
+			    b->count, res.text);
+			continue;
+		}
+		snprintf(why, whysz, "read %u+%u: %s", b->address, b->count,
+		    res.text);
+		return -1;
+	}
+	return 0;
+}
+
+/* The next group due on the line, or NULL; its device in *rp. */
+static struct group *
+next_due(struct line *l, struct devrt **rp, uint64_t *due)
+{
+	struct group *best = NULL;
+
+	for (size_t d = 0; d < l->ndevs; d++) {
+		struct devrt *r = &l->devs[d];
+
+		for (size_t g = 0; g < r->ngroups; g++) {
+			uint64_t at = r->groups[g].next_ms;
+
+			if (r->retry_at > at)
+				at = r->retry_at;
+			if (best == NULL || at < *due) {
+				best = &r->groups[g];
+				*rp = r;
+				*due = at;
+			}
+		}
+	}
+	return best;
+}
+
+/* The line thread: connect with backoff, then poll what is due. */
+static void *
+line_main(void *arg)
+{
+	struct line	*l = arg;
+	struct mb_result res;
+	char		 why[256];
+
+	while (!atomic_load(&l->stop)) {
+		uint64_t	 now = mono_ms(), due = 0;
+		struct devrt	*r = NULL;
+		struct group	*g;
+
+		if (!mb_connected(l->mb)) {
+			if (now < l->retry_at) {
+				line_sleep_until(l, l->retry_at);
+				continue;
+			}
+			if (mb_connect(l->mb, &res) == -1) {
+				snprintf(why, sizeof(why), "connect: %s", res.text);
+				for (size_t d = 0; d < l->ndevs; d++)
+					dev_offline(l, &l->devs[d], why, now);
+				l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 :
+				    BACKOFF_MIN_MS;
+				if (l->backoff_ms > BACKOFF_MAX_MS)
+					l->backoff_ms = BACKOFF_MAX_MS;
+				l->retry_at = now + l->backoff_ms;
+				continue;
+			}
+			l->backoff_ms = 0;
+			for (size_t d = 0; d < l->ndevs; d++)
+				l->devs[d].retry_at = 0;
+		}
+		if ((g = next_due(l, &r, &due)) == NULL) {
+			line_sleep_until(l, now + 1000);
+			continue;
+		}
+		if (due > now) {
+			line_sleep_until(l, due);
+			continue;
+		}
+		if (poll_group(l, r, g, why, sizeof(why)) == 0)
+			dev_online(l, r);
+		else
+			dev_offline(l, r, why, mono_ms());
+		/* The next poll on the grid; skip slots that were missed. */
+		g->next_ms = (g->next_ms ? g->next_ms : now) + g->poll_ms;
+		if (g->next_ms <= mono_ms())
+			g->next_ms = mono_ms() + g->poll_ms;
+	}
+	mb_disconnect(l->mb);
+	return NULL;
+}
+
+int
+drv_lines_start(struct drv_lines *all)
+{
+	for (size_t i = 0; i < all->n; i++) {
+		struct line *l = &all->v[i];
+		int e;
+
+		if ((e = pthread_create(&l->thread, NULL, line_main, l)) != 0) {
+			log_error("drivers", l->key, "cannot start a thread: %s",
+			    strerror_r(e, (char[96]){ 0 }, 96));
+			return -1;
+		}
+		l->started = 1;
+	}
+	return 0;
+}
+
+void
+drv_lines_stop(struct drv_lines *all)
+{
+	if (all == NULL)
+		return;
+	for (size_t i = 0; i < all->n; i++) {
+		struct line *l = &all->v[i];
+
+		pthread_mutex_lock(&l->mu);
+		atomic_store(&l->stop, 1);
+		pthread_cond_broadcast(&l->cv);
+		pthread_mutex_unlock(&l->mu);
+	}
+	for (size_t i = 0; i < all->n; i++) {
+		if (all->v[i].started)
+			pthread_join(all->v[i].thread, NULL);
+		all->v[i].started = 0;
+	}
+}
+
+void
+drv_lines_free(struct drv_lines *all)
+{
+	if (all == NULL)
+		return;
+	drv_lines_stop(all);
+	for (size_t i = 0; i < all->n; i++) {
+		struct line *l = &all->v[i];
+
+		for (size_t d = 0; d < l->ndevs; d++)
+			devrt_free(&l->devs[d]);
+		free(l->devs);
+		mb_free(l->mb);
+		free(l->key);
+		pthread_mutex_destroy(&l->mu);
+		pthread_cond_destroy(&l->cv);
+	}
+	free(all->v);
+	free(all);
+}

@@ -1,0 +1,85 @@
+/* The sink of the field drivers: readings and states as broker publishes. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "broker.h"
+#include "conf.h"
+#include "drivers/driver.h"
+#include "fieldbus.h"
+#include "log.h"
+
+/* {"value": ..., "ts": ..., "quality": "good"} or the bare value. Line thread. */
+static void
+on_reading(void *arg, const struct drv_reading *r)
+{
+	struct broker	*b = arg;
+	char		 val[2 * DRV_STRING_MAX + 16], buf[sizeof(val) + 96];
+	int		 n;
+
+	if (r->value == NULL) {
+		if (r->bare)
+			return;		/* a bare payload has no quality: $state says it */
+		n = snprintf(buf, sizeof(buf), "{\"value\":null,\"ts\":%" PRIu64
+		    ",\"quality\":\"bad\"}", r->time_ms);
+	} else {
+		drv_value_json(r->value, val, sizeof(val));
+		if (r->bare)
+			n = snprintf(buf, sizeof(buf), "%s", val);
+		else
+			n = snprintf(buf, sizeof(buf), "{\"value\":%s,\"ts\":%" PRIu64
+			    ",\"quality\":\"good\"}", val, r->time_ms);
+	}
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return;
+	broker_post(b, r->topic, buf, (size_t)n, (uint8_t)r->qos, r->retain);
+}
+
+/* Retained {"state": "online"} or {"state": "offline", "reason": ...}. */
+static void
+on_state(void *arg, const struct drv_state *s)
+{
+	struct broker		*b = arg;
+	struct drv_value	 why = { .kind = DRV_V_STRING };
+	char			 reason[300], buf[400];
+	int			 n;
+
+	if (s->online) {
+		n = snprintf(buf, sizeof(buf), "{\"state\":\"online\",\"ts\":%" PRIu64
+		    "}", s->time_ms);
+	} else {
+		snprintf(why.str, sizeof(why.str), "%s", s->reason ? s->reason : "");
+		drv_value_json(&why, reason, sizeof(reason));
+		n = snprintf(buf, sizeof(buf), "{\"state\":\"offline\",\"reason\":%s,"
+		    "\"ts\":%" PRIu64 "}", reason, s->time_ms);
+	}
+	if (n > 0 && (size_t)n < sizeof(buf))
+		broker_post(b, s->topic, buf, (size_t)n, 1, 1);
+}
+
+struct drv_lines *
+fieldbus_start(const struct fmq_config *cfg, struct broker *b)
+{
+	struct drv_sink		 sink = { on_reading, on_state, b };
+	struct drv_lines	*lines;
+
+	if (cfg->ndevices == 0)
+		return NULL;
+	lines = drv_lines_new(cfg, &sink);
+	if (drv_lines_start(lines) == -1) {
+		drv_lines_free(lines);
+		return NULL;
+	}
+	log_info("drivers", NULL, "polling %zu device%s on %zu line%s",
+	    cfg->ndevices, cfg->ndevices == 1 ? "" : "s", drv_lines_count(lines),
+	    drv_lines_count(lines) == 1 ? "" : "s");
+	return lines;
+}
+
+void
+fieldbus_stop(struct drv_lines *lines)
+{
+	drv_lines_free(lines);
+}
