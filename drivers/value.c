@@ -278,6 +278,39 @@ decode_string(const struct drv_format *f, const uint16_t *regs,
 	out->i = 0;
 }
 
+/*
+ * The float32 as the shortest decimal that gives it back: a reading of
+ * 21.7 stays 21.7, not 21.700000762939453.
+ */
+static double
+float_shortest(float fl)
+{
+	char	buf[32];
+	double	d;
+
+	if (!isfinite(fl))
+		return fl;
+	for (int digits = 6; digits < 9; digits++) {
+		snprintf(buf, sizeof(buf), "%.*g", digits, (double)fl);
+		d = strtod(buf, NULL);
+		if ((float)d == fl)
+			return d;
+	}
+	return fl;
+}
+
+/* Rounds a scaled value to 15 digits: no binary noise from the product. */
+static double
+scaled_clean(double d)
+{
+	char buf[32];
+
+	if (!isfinite(d))
+		return d;
+	snprintf(buf, sizeof(buf), "%.15g", d);
+	return strtod(buf, NULL);
+}
+
 /* Decodes an integer or float of t->nbytes and applies scale and offset. */
 static void
 decode_number(const struct drv_format *f, const struct type_info *t,
@@ -297,7 +330,7 @@ decode_number(const struct drv_format *f, const struct type_info *t,
 		if (t->nbytes == 4) {
 			r32 = (uint32_t)raw;
 			memcpy(&fl, &r32, sizeof(fl));
-			d = fl;
+			d = float_shortest(fl);
 		} else
 			memcpy(&d, &raw, sizeof(d));
 		out->kind = DRV_V_DOUBLE;
@@ -316,7 +349,7 @@ decode_number(const struct drv_format *f, const struct type_info *t,
 	}
 	if (!scale_is_identity(f)) {
 		out->kind = DRV_V_DOUBLE;
-		out->d = d * f->scale + f->offset;
+		out->d = scaled_clean(d * f->scale + f->offset);
 	}
 }
 

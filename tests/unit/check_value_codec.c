@@ -73,13 +73,13 @@ static const struct dcase {
 } dcases[] = {
 	/* float32 123.456 = 0x42F6E979 */
 	{ FMT(DRV_FLOAT32, DRV_ABCD), { 0x42f6, 0xe979 }, 2, 0, 1,
-	  VD((double)123.456f) },
+	  VD(123.456) },
 	{ FMT(DRV_FLOAT32, DRV_CDAB), { 0xe979, 0x42f6 }, 2, 0, 1,
-	  VD((double)123.456f) },
+	  VD(123.456) },
 	{ FMT(DRV_FLOAT32, DRV_BADC), { 0xf642, 0x79e9 }, 2, 0, 1,
-	  VD((double)123.456f) },
+	  VD(123.456) },
 	{ FMT(DRV_FLOAT32, DRV_DCBA), { 0x79e9, 0xf642 }, 2, 0, 1,
-	  VD((double)123.456f) },
+	  VD(123.456) },
 	{ FMT(DRV_FLOAT32, DRV_ABCD), { 0xbf80, 0x0000 }, 2, 0, 1, VD(-1.0) },
 	{ FMT(DRV_FLOAT32, DRV_ABCD), { 0x8000, 0x0000 }, 2, 0, 1, VD(-0.0) },
 	{ FMT(DRV_FLOAT32, DRV_ABCD), { 0x7f80, 0x0000 }, 2, 0, 0,
@@ -341,7 +341,7 @@ static const struct rtcase {
 	{ FMTSTR(0, 125), VS("a long string padded with NULs") },
 	{ FMTS(DRV_INT16, 0, 0.1, 0), VD(21.5) },
 	{ FMTS(DRV_INT16, 0, 0.1, 0), VD(-40.0) },
-	{ FMTS(DRV_INT16, 0, 0.1, 0), VD(32767 * 0.1) },
+	{ FMTS(DRV_INT16, 0, 0.1, 0), VD(3276.7) },
 	{ FMTS(DRV_UINT16, 0, 1, -40), VD(60.0) },
 	{ FMTS(DRV_UINT16, 0, 0.1, -40), VD(615 * 0.1 - 40) },
 	{ FMTS(DRV_INT32, 0, 0.01, 0), VD(-0.02) },
@@ -367,6 +367,10 @@ START_TEST(test_round_trip)
 		ck_assert_msg(r == (int)drv_registers(&f), "case %d order %zu: "
 		    "encode returned %d (%s)", _i, o, r, why);
 		ck_assert_int_eq(drv_decode(&f, regs, (size_t)r, &back), 0);
+		/* A float32 comes back as its shortest decimal: same float. */
+		if (f.type == DRV_FLOAT32 && back.kind == DRV_V_DOUBLE &&
+		    v->kind == DRV_V_DOUBLE && (float)back.d == (float)v->d)
+			continue;
 		ck_assert_msg(value_eq(&back, v), "case %d order %zu: %s came "
 		    "back as %s", _i, o, vtext(v, a, sizeof(a)),
 		    vtext(&back, b, sizeof(b)));
