@@ -44,6 +44,17 @@ struct drv_sink {
 	void	 *arg;
 };
 
+/* The outcome of a write, for its callback (borrowed). */
+struct drv_write_result {
+	int			 ok;
+	const char		*why;		/* when not ok */
+	const struct drv_value	*written;	/* the value as the tag sees it */
+	const struct drv_value	*readback;	/* NULL unless asked and read */
+};
+
+/* Called on the line thread once the write is done or refused. */
+typedef void (*drv_write_cb)(void *arg, const struct drv_write_result *);
+
 /* Builds the lines of the config's devices (borrowed until free). */
 struct drv_lines *drv_lines_new(const struct fmq_config *, const struct drv_sink *);
 /* Starts one thread per line; -1 if a thread cannot start (logged). */
@@ -52,5 +63,18 @@ int		 drv_lines_start(struct drv_lines *);
 void		 drv_lines_stop(struct drv_lines *);
 void		 drv_lines_free(struct drv_lines *);
 size_t		 drv_lines_count(const struct drv_lines *);
+
+/*
+ * Queues a write of value to a device's tag, done on the device's line
+ * thread between polls with the tag's own encoding (FC 05/15 for coils,
+ * 06/16 for holding registers; a bit of a register is read, modified and
+ * written). Any thread. Checked at once: the device and tag exist, the tag
+ * is writable, the value fits its type and min/max; then -1 with why, and
+ * cb is not called. Otherwise 0, and cb reports the outcome later (an
+ * offline device fails fast). With readback, the tag is read again.
+ */
+int		 drv_write(struct drv_lines *, const char *device, const char *tag,
+		    const struct drv_value *, int readback, drv_write_cb cb,
+		    void *arg, char *why, size_t whysz);
 
 #endif

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -55,6 +56,21 @@ struct devrt {
 	uint64_t		 requests, errors;
 };
 
+/* A write waiting for its line thread. */
+struct wreq {
+	struct wreq		*next;
+	struct devrt		*dev;
+	struct tagrt		*tag;
+	struct drv_value	 value;
+	uint16_t		 regs[125];
+	int			 nregs;
+	int			 readback;
+	drv_write_cb		 cb;
+	void			*arg;
+};
+
+#define WRITES_MAX	64	/* queued per line; more are refused */
+
 struct line {
 	struct drv_lines	*all;
 	struct mb		*mb;
@@ -69,6 +85,9 @@ struct line {
 	uint64_t		 retry_at;
 	uint64_t		 backoff_ms;
 	unsigned		 gap_us;	/* RTU: the silence between frames */
+	struct wreq		*writes;	/* under mu, oldest first */
+	struct wreq		**writes_tail;
+	int			 nwrites;
 	char			 last_error[128];
 };
 
@@ -217,6 +236,7 @@ drv_lines_new(const struct fmq_config *cfg, const struct drv_sink *sink)
 			l->mb = mb;
 			l->key = key;
 			pthread_mutex_init(&l->mu, NULL);
+			l->writes_tail = &l->writes;
 			{
 				pthread_condattr_t ca;
 
@@ -254,7 +274,7 @@ line_sleep_until(struct line *l, uint64_t deadline)
 	    (long)(deadline % 1000) * 1000000 };
 
 	pthread_mutex_lock(&l->mu);
-	while (!atomic_load(&l->stop) && mono_ms() < deadline)
+	while (!atomic_load(&l->stop) && l->writes == NULL && mono_ms() < deadline)
 		if (pthread_cond_timedwait(&l->cv, &l->mu, &ts) == ETIMEDOUT)
 			break;
 	pthread_mutex_unlock(&l->mu);
@@ -429,6 +449,167 @@ next_due(struct line *l, struct devrt **rp, uint64_t *due)
 	return best;
 }
 
+/* Does one write on the line thread; the result goes to its callback. */
+static void
+do_write(struct line *l, struct wreq *w)
+{
+	struct devrt		*r = w->dev;
+	const struct cfg_tag	*c = w->tag->cfg;
+	struct drv_write_result	 res = { 0, NULL, &w->value, NULL };
+	struct drv_value	 back;
+	struct mb_result	 mr;
+	uint16_t		 reg, regs[125];
+	uint8_t			 bit;
+	int			 unit = (int)r->cfg->unit_id, rc;
+	char			 why[200];
+
+	if (r->online != 1 || !mb_connected(l->mb)) {
+		snprintf(why, sizeof(why), "device %s is offline", r->cfg->name);
+		res.why = why;
+		w->cb(w->arg, &res);
+		return;
+	}
+	if (c->table == CFG_TABLE_COIL) {
+		bit = w->regs[0] ? 1 : 0;
+		rc = mb_write_bits(l->mb, unit, (uint16_t)c->address, 1, &bit, &mr);
+	} else if (c->bit >= 0) {
+		/* One bit of a register: read, modify, write. */
+		rc = mb_read(l->mb, unit, PLAN_HOLDING, (uint16_t)c->address, 1,
+		    &reg, NULL, &mr);
+		if (rc == 0) {
+			reg = (uint16_t)((reg & ~(1u << c->bit)) | w->regs[0]);
+			rc = mb_write_regs(l->mb, unit, (uint16_t)c->address, 1,
+			    &reg, &mr);
+		}
+	} else
+		rc = mb_write_regs(l->mb, unit, (uint16_t)c->address,
+		    (uint16_t)w->nregs, w->regs, &mr);
+	if (rc == -1) {
+		snprintf(why, sizeof(why), "write %lld: %s", (long long)c->address,
+		    mr.text);
+		res.why = why;
+		log_warn("modbus", r->cfg->name, "tag %s: %s", c->name, why);
+		w->cb(w->arg, &res);
+		return;
+	}
+	log_info("modbus", r->cfg->name, "tag %s written", c->name);
+	res.ok = 1;
+	if (w->readback) {
+		unsigned n = c->table == CFG_TABLE_COIL ? 1 :
+		    drv_registers(&w->tag->fmt);
+
+		if (mb_read(l->mb, unit, table_of[c->table], (uint16_t)c->address,
+		    (uint16_t)n, regs, &bit, &mr) == 0) {
+			if (c->table == CFG_TABLE_COIL)
+				drv_decode_bit(bit, &back);
+			else
+				drv_decode(&w->tag->fmt, regs, n, &back);
+			res.readback = &back;
+		}
+	}
+	w->cb(w->arg, &res);
+}
+
+/* Does the writes queued for this line, oldest first. */
+static void
+line_writes(struct line *l)
+{
+	struct wreq *w;
+
+	for (;;) {
+		pthread_mutex_lock(&l->mu);
+		if ((w = l->writes) != NULL) {
+			l->writes = w->next;
+			if (l->writes == NULL)
+				l->writes_tail = &l->writes;
+			l->nwrites--;
+		}
+		pthread_mutex_unlock(&l->mu);
+		if (w == NULL)
+			return;
+		do_write(l, w);
+		free(w);
+	}
+}
+
+int
+drv_write(struct drv_lines *all, const char *device, const char *tag,
+    const struct drv_value *v, int readback, drv_write_cb cb, void *arg,
+    char *why, size_t whysz)
+{
+	struct line	*l = NULL;
+	struct devrt	*r = NULL;
+	struct tagrt	*t = NULL;
+	struct wreq	*w;
+	double		 x;
+
+	for (size_t i = 0; all != NULL && i < all->n && r == NULL; i++)
+		for (size_t d = 0; d < all->v[i].ndevs; d++)
+			if (strcmp(all->v[i].devs[d].cfg->name, device) == 0) {
+				l = &all->v[i];
+				r = &l->devs[d];
+				break;
+			}
+	if (r == NULL) {
+		snprintf(why, whysz, "no device is called \"%s\"", device);
+		return -1;
+	}
+	for (size_t i = 0; i < r->ntags; i++)
+		if (strcmp(r->tags[i].cfg->name, tag) == 0)
+			t = &r->tags[i];
+	if (t == NULL) {
+		snprintf(why, whysz, "device %s has no tag \"%s\"", device, tag);
+		return -1;
+	}
+	if (!t->cfg->writable) {
+		snprintf(why, whysz, "tag %s of %s is not writable", tag, device);
+		return -1;
+	}
+	x = v->kind == DRV_V_DOUBLE ? v->d : v->kind == DRV_V_INT ? (double)v->i :
+	    v->kind == DRV_V_UINT ? (double)v->u : v->kind == DRV_V_BOOL ? v->b : 0;
+	if (v->kind != DRV_V_STRING && ((t->cfg->has_min && x < t->cfg->min) ||
+	    (t->cfg->has_max && x > t->cfg->max))) {
+		snprintf(why, whysz, "%g is outside %s's range [%g, %g]", x, tag,
+		    t->cfg->has_min ? t->cfg->min : -INFINITY,
+		    t->cfg->has_max ? t->cfg->max : INFINITY);
+		return -1;
+	}
+	w = xcalloc(1, sizeof(*w));
+	if (t->cfg->table == CFG_TABLE_COIL) {
+		if (v->kind == DRV_V_STRING) {
+			snprintf(why, whysz, "a coil takes true or false");
+			free(w);
+			return -1;
+		}
+		w->regs[0] = x != 0;
+		w->nregs = 1;
+	} else if ((w->nregs = drv_encode(&t->fmt, v, w->regs, FMQ_NELEM(w->regs),
+	    why, whysz)) == -1) {
+		free(w);
+		return -1;
+	}
+	w->dev = r;
+	w->tag = t;
+	w->value = *v;
+	w->readback = readback;
+	w->cb = cb;
+	w->arg = arg;
+	pthread_mutex_lock(&l->mu);
+	if (l->nwrites >= WRITES_MAX) {
+		pthread_mutex_unlock(&l->mu);
+		snprintf(why, whysz, "%d writes already wait for %s", WRITES_MAX,
+		    mb_name(l->mb));
+		free(w);
+		return -1;
+	}
+	*l->writes_tail = w;
+	l->writes_tail = &w->next;
+	l->nwrites++;
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+	return 0;
+}
+
 /* The line thread: connect with backoff, then poll what is due. */
 static void *
 line_main(void *arg)
@@ -462,6 +643,7 @@ line_main(void *arg)
 			for (size_t d = 0; d < l->ndevs; d++)
 				l->devs[d].retry_at = 0;
 		}
+		line_writes(l);
 		if ((g = next_due(l, &r, &due)) == NULL) {
 			line_sleep_until(l, now + 1000);
 			continue;
@@ -480,6 +662,16 @@ line_main(void *arg)
 			g->next_ms = mono_ms() + g->poll_ms;
 	}
 	mb_disconnect(l->mb);
+	/* Writes still queued are refused: the line is stopping. */
+	for (struct wreq *w = l->writes, *next; w != NULL; w = next) {
+		struct drv_write_result wr = { 0, "the gateway is stopping",
+		    &w->value, NULL };
+
+		next = w->next;
+		w->cb(w->arg, &wr);
+		free(w);
+	}
+	l->writes = NULL;
 	return NULL;
 }
 

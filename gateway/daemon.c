@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "actuator.h"
 #include "broker.h"
 #include "conf.h"
 #include "daemon.h"
@@ -19,12 +20,14 @@
 
 struct daemon {
 	char			*path;
-	struct fmq_config	*cfg;
+	struct fmq_config	*cfg;		/* the latest valid config */
+	struct fmq_config	*boot_cfg;	/* the one the parts run on */
 	int			 log_override;
 	struct loop		*loop;
 	struct broker		*broker;
 	struct store		*store;
 	struct drv_lines	*lines;
+	struct actuators	*actuators;
 	struct loop_timer	*watchdog;
 	struct loop_timer	*stop_timer;
 	int			 stopping;
@@ -50,7 +53,6 @@ daemon_warn_unbuilt(const struct fmq_config *cfg)
 	} parts[] = {
 		{ "tables", offsetof(struct fmq_config, ntables) },
 		{ "bridges", offsetof(struct fmq_config, nbridges) },
-		{ "actuators", offsetof(struct fmq_config, nactuators) },
 	};
 
 	for (size_t i = 0; i < FMQ_NELEM(parts); i++) {
@@ -98,6 +100,8 @@ daemon_stop(struct daemon *d, const char *why)
 	loop_timer_arm(d->stop_timer, d->cfg->shutdown_timeout_ms, 0);
 	/* Drivers first (no more readings), then the broker writes what it
 	 * has queued and closes its clients. */
+	actuators_free(d->actuators);
+	d->actuators = NULL;
 	fieldbus_stop(d->lines);
 	d->lines = NULL;
 	broker_stop(d->broker);
@@ -124,11 +128,14 @@ daemon_reload(struct daemon *d)
 		notify_ready();
 		return;
 	}
-	config_free(d->cfg);
+	/* The parts keep pointers into the config they started with. */
+	if (d->cfg != d->boot_cfg)
+		config_free(d->cfg);
 	d->cfg = cfg;
 	daemon_apply(d);
 	config_describe(cfg, desc, sizeof(desc));
-	log_info("config", NULL, "reloaded: %s", desc);
+	log_info("config", NULL, "reloaded: %s (log_level applies now; listeners, "
+	    "devices and actuators at the next start)", desc);
 	daemon_warn_unbuilt(cfg);
 	notify_ready();
 }
@@ -157,7 +164,7 @@ daemon_new(const char *path, struct fmq_config *cfg, int log_override)
 	struct daemon *d = xcalloc(1, sizeof(*d));
 
 	d->path = xstrdup(path);
-	d->cfg = cfg;
+	d->cfg = d->boot_cfg = cfg;
 	d->log_override = log_override;
 	if ((d->loop = loop_new()) == NULL)
 		fatal("cannot create the event loop");
@@ -188,12 +195,13 @@ daemon_run(struct daemon *d)
 		log_error("store", NULL, "%s: not starting", err);
 		return 1;
 	}
-	d->broker = broker_new(d->loop, d->cfg, d->store);
+	d->broker = broker_new(d->loop, d->boot_cfg, d->store);
 	if (store_start(d->store) == -1 || broker_start(d->broker) == -1) {
 		log_error("fieldmqd", NULL, "cannot start the broker: not starting");
 		return 1;
 	}
-	d->lines = fieldbus_start(d->cfg, d->broker);
+	d->lines = fieldbus_start(d->boot_cfg, d->broker);
+	d->actuators = actuators_start(d->boot_cfg, d->broker, d->lines);
 	d->started_ms = mono_ms();
 	config_describe(d->cfg, desc, sizeof(desc));
 	log_info("fieldmqd", NULL, "started %s (pid %ld): %s: %s", PACKAGE_VERSION,
@@ -219,11 +227,14 @@ daemon_free(struct daemon *d)
 		return;
 	loop_timer_free(d->watchdog);
 	loop_timer_free(d->stop_timer);
+	actuators_free(d->actuators);
 	fieldbus_stop(d->lines);
 	broker_free(d->broker);
 	store_free(d->store);
 	loop_free(d->loop);
-	config_free(d->cfg);
+	if (d->cfg != d->boot_cfg)
+		config_free(d->cfg);
+	config_free(d->boot_cfg);
 	free(d->path);
 	free(d);
 }
