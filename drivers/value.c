@@ -293,7 +293,8 @@ float_shortest(float fl)
 	for (int digits = 6; digits < 9; digits++) {
 		snprintf(buf, sizeof(buf), "%.*g", digits, (double)fl);
 		d = strtod(buf, NULL);
-		if ((float)d == fl)
+		/* Within the float range too, so that it encodes back. */
+		if ((float)d == fl && fabs(d) <= FLT_MAX)
 			return d;
 	}
 	return fl;
