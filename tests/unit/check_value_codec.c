@@ -379,6 +379,34 @@ START_TEST(test_round_trip)
 END_TEST
 
 /* Every bit of a register, both ways, leaving the other bits clear. */
+/* A float32 reads as its shortest decimal, and every image encodes back. */
+START_TEST(test_float_shortest)
+{
+	static const uint16_t images[][2] = {
+		{ 0x41ac, 0x0000 },	/* 21.5 */
+		{ 0x3dcc, 0xcccd },	/* 0.1f: 0.1, not 0.10000000149011612 */
+		{ 0x7f7f, 0xffff },	/* FLT_MAX */
+		{ 0xff7f, 0xffff },	/* -FLT_MAX */
+		{ 0x0080, 0x0000 },	/* FLT_MIN */
+		{ 0x0000, 0x0001 },	/* the smallest subnormal */
+	};
+	struct drv_format	 f = FMT(DRV_FLOAT32, DRV_ABCD);
+	struct drv_value	 v;
+	uint16_t		 out[2];
+	char			 why[128];
+
+	ck_assert_int_eq(drv_decode(&f, images[1], 2, &v), 0);
+	ck_assert(v.d == 0.1);
+	for (size_t i = 0; i < NELEM(images); i++) {
+		ck_assert_int_eq(drv_decode(&f, images[i], 2, &v), 0);
+		ck_assert_msg(drv_encode(&f, &v, out, 2, why, sizeof(why)) == 2,
+		    "image %zu: %s", i, why);
+		ck_assert_msg(out[0] == images[i][0] && out[1] == images[i][1],
+		    "image %zu came back as %04x %04x", i, out[0], out[1]);
+	}
+}
+END_TEST
+
 START_TEST(test_bits)
 {
 	struct drv_format	 f = FMTB(_i);
@@ -1000,6 +1028,7 @@ value_codec_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("round_trip");
 	tcase_add_loop_test(tc, test_round_trip, 0, NELEM(rtcases));
+	tcase_add_test(tc, test_float_shortest);
 	tcase_add_loop_test(tc, test_random_images, 0, 8);
 	tcase_add_loop_test(tc, test_scaled_images, 0, 6);
 	suite_add_tcase(s, tc);
