@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <modbus.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@ struct mb {
 	int		 serial;
 	int		 connected;
 	uint64_t	 timeout_ms;
+	char		*host;		/* TCP */
 	char		 name[160];
 };
 
@@ -80,6 +82,7 @@ mb_new(const struct cfg_device *d, char *err, size_t errsz)
 	if (d->driver == CFG_DRIVER_MODBUS_TCP) {
 		snprintf(port, sizeof(port), "%lld", (long long)d->port);
 		m->ctx = modbus_new_tcp_pi(d->host, port);
+		m->host = xstrdup(d->host);
 		snprintf(m->name, sizeof(m->name), "tcp %s:%s", d->host, port);
 	} else {
 		m->serial = 1;
@@ -108,6 +111,7 @@ mb_free(struct mb *m)
 		return;
 	mb_disconnect(m);
 	modbus_free(m->ctx);
+	free(m->host);
 	free(m);
 }
 
@@ -132,8 +136,21 @@ mb_connected(const struct mb *m)
 int
 mb_connect(struct mb *m, struct mb_result *r)
 {
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+	int e;
+
 	if (m->connected)
 		return 0;
+	/* libmodbus reports a failed lookup as "connection refused": ask first. */
+	if (m->host != NULL &&
+	    (e = getaddrinfo(m->host, NULL, &hints, &res)) != 0) {
+		r->err = MB_CONN;
+		snprintf(r->text, sizeof(r->text), "cannot resolve %s: %s", m->host,
+		    gai_strerror(e));
+		return -1;
+	}
+	if (m->host != NULL)
+		freeaddrinfo(res);
 	if (modbus_connect(m->ctx) == -1) {
 		translate(m, errno, r);
 		r->err = MB_CONN;

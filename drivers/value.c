@@ -290,7 +290,7 @@ float_shortest(float fl)
 
 	if (!isfinite(fl))
 		return fl;
-	for (int digits = 6; digits < 9; digits++) {
+	for (int digits = 6; digits <= 9; digits++) {
 		snprintf(buf, sizeof(buf), "%.*g", digits, (double)fl);
 		d = strtod(buf, NULL);
 		/* Within the float range too, so that it encodes back. */

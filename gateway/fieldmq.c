@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "drivers/probe.h"
 #include "drivers/sim.h"
 
 #ifndef FMQ_SYSCONF_FILE
@@ -61,6 +62,8 @@ check_config_run(int argc, char **argv)
 static const struct command commands[] = {
 	{ "check-config", "check a configuration file", check_config_run,
 	  check_config_help },
+	{ "probe", "read registers and show them decoded every way", probe_main,
+	  probe_help },
 	{ "sim", "run a Modbus device simulator (tests, the demo)", sim_main,
 	  sim_help },
 };
