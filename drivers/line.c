@@ -20,6 +20,7 @@
 #include "drivers/driver.h"
 #include "drivers/modbus.h"
 #include "drivers/plan.h"
+#include "drivers/serial.h"
 #include "log.h"
 #include "util.h"
 
@@ -94,6 +95,8 @@ struct line {
 struct drv_lines {
 	struct line		*v;
 	size_t			 n;
+	struct sline		**serial;	/* serial-line sensors */
+	size_t			 nserial;
 	struct drv_sink		 sink;
 };
 
@@ -215,8 +218,13 @@ drv_lines_new(const struct fmq_config *cfg, const struct drv_sink *sink)
 		struct line *l = NULL;
 
 		if (d->driver == CFG_DRIVER_SERIAL_LINE) {
-			log_warn("drivers", d->name, "serial-line devices are not in "
-			    "this version yet: not polled");
+			struct sline *sl = sline_new(d, &all->sink);
+
+			if (sl != NULL) {
+				all->serial = xreallocarray(all->serial,
+				    all->nserial + 1, sizeof(*all->serial));
+				all->serial[all->nserial++] = sl;
+			}
 			continue;
 		}
 		key = line_key(d);
@@ -263,7 +271,7 @@ drv_lines_new(const struct fmq_config *cfg, const struct drv_sink *sink)
 size_t
 drv_lines_count(const struct drv_lines *all)
 {
-	return all->n;
+	return all->n + all->nserial;
 }
 
 /* Sleeps until the monotonic time deadline (ms) or a stop request. */
@@ -689,6 +697,9 @@ drv_lines_start(struct drv_lines *all)
 		}
 		l->started = 1;
 	}
+	for (size_t i = 0; i < all->nserial; i++)
+		if (sline_start(all->serial[i]) == -1)
+			return -1;
 	return 0;
 }
 
@@ -710,6 +721,8 @@ drv_lines_stop(struct drv_lines *all)
 			pthread_join(all->v[i].thread, NULL);
 		all->v[i].started = 0;
 	}
+	for (size_t i = 0; i < all->nserial; i++)
+		sline_stop(all->serial[i]);
 }
 
 void
@@ -729,6 +742,9 @@ drv_lines_free(struct drv_lines *all)
 		pthread_mutex_destroy(&l->mu);
 		pthread_cond_destroy(&l->cv);
 	}
+	for (size_t i = 0; i < all->nserial; i++)
+		sline_free(all->serial[i]);
+	free(all->serial);
 	free(all->v);
 	free(all);
 }
