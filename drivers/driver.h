@@ -37,10 +37,26 @@ struct drv_state {
 	uint64_t	 time_ms;
 };
 
+/* A device's counters, every few seconds (borrowed for the callback). */
+struct drv_stats {
+	const char	*device;
+	uint64_t	 requests;
+	uint64_t	 timeouts;
+	uint64_t	 exceptions;
+	uint64_t	 conn_errors;	/* refused, reset, port gone */
+	uint64_t	 other_errors;	/* CRC, invalid answers */
+	uint64_t	 last_success_ms;	/* Unix ms, 0: never */
+	const char	*last_error;	/* "" when none */
+	double		 rtt_avg_ms;	/* over the last interval */
+	double		 rtt_max_ms;
+	int		 online;
+};
+
 /* Called on the line threads: they must be thread-safe and not block. */
 struct drv_sink {
 	void	(*reading)(void *arg, const struct drv_reading *);
 	void	(*state)(void *arg, const struct drv_state *);
+	void	(*stats)(void *arg, const struct drv_stats *);	/* may be NULL */
 	void	 *arg;
 };
 

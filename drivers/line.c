@@ -55,7 +55,14 @@ struct devrt {
 	uint64_t		 retry_at;	/* mono ms */
 	uint64_t		 backoff_ms;
 	uint64_t		 requests, errors;
+	uint64_t		 timeouts, exceptions, conn_errors, other_errors;
+	uint64_t		 last_success_ms;
+	char			 last_error[160];
+	uint64_t		 rtt_sum_us, rtt_max_us, rtt_n;
+	uint64_t		 stats_at;	/* mono ms of the next stats */
 };
+
+#define STATS_MS	10000
 
 /* A write waiting for its line thread. */
 struct wreq {
@@ -379,6 +386,45 @@ block_publish(struct line *l, struct devrt *r, const struct plan *p,
 	}
 }
 
+/* Counts a failed request by kind and keeps its text. */
+static void
+count_error(struct devrt *r, const struct mb_result *res)
+{
+	r->errors++;
+	switch (res->err) {
+	case MB_TIMEOUT:
+		r->timeouts++;
+		break;
+	case MB_EXCEPTION:
+		r->exceptions++;
+		break;
+	case MB_CONN:
+		r->conn_errors++;
+		break;
+	default:
+		r->other_errors++;
+		break;
+	}
+	snprintf(r->last_error, sizeof(r->last_error), "%s", res->text);
+}
+
+/* Hands the device's counters to the sink every STATS_MS. */
+static void
+dev_stats(struct line *l, struct devrt *r, uint64_t now)
+{
+	struct drv_stats st;
+
+	if (l->all->sink.stats == NULL || now < r->stats_at)
+		return;
+	r->stats_at = now + STATS_MS;
+	st = (struct drv_stats){ r->cfg->name, r->requests, r->timeouts,
+	    r->exceptions, r->conn_errors, r->other_errors, r->last_success_ms,
+	    r->last_error, r->rtt_n ? (double)r->rtt_sum_us / r->rtt_n / 1000.0 : 0,
+	    (double)r->rtt_max_us / 1000.0, r->online == 1 };
+	r->rtt_sum_us = r->rtt_max_us = r->rtt_n = 0;
+	l->all->sink.stats(l->all->sink.arg, &st);
+}
+
 /*
  * Polls one group of a device: every block of its plan. Returns 0, or -1
  * when the device did not answer (the caller marks it offline).
@@ -400,18 +446,27 @@ poll_group(struct line *l, struct devrt *r, struct group *g, char *why,
 
 			nanosleep(&gap, NULL);
 		}
-		r->requests++;
 		if (b->count > (b->table <= PLAN_DISCRETE ? 2000 : 125)) {
 			snprintf(why, whysz, "a tag at %u spans %u registers, more "
 			    "than one request holds", b->address, b->count);
 			return -1;
 		}
-		if (mb_read(l->mb, (int)r->cfg->unit_id, b->table, b->address,
-		    b->count, regs, bits, &res) == 0) {
+		uint64_t t0 = mono_us(), rtt;
+		int rc = mb_read(l->mb, (int)r->cfg->unit_id, b->table, b->address,
+		    b->count, regs, bits, &res);
+
+		rtt = mono_us() - t0;
+		r->requests++;
+		if (rc == 0) {
+			r->rtt_sum_us += rtt;
+			r->rtt_n++;
+			if (rtt > r->rtt_max_us)
+				r->rtt_max_us = rtt;
+			r->last_success_ms = wall_ms();
 			block_publish(l, r, g->plan, b, regs, bits, ts);
 			continue;
 		}
-		r->errors++;
+		count_error(r, &res);
 		if (res.err == MB_EXCEPTION && res.exception == 2 &&
 		    b->nitems > 1) {
 			log_info("modbus", r->cfg->name, "read %u+%u: illegal data "
@@ -638,8 +693,11 @@ line_main(void *arg)
 			}
 			if (mb_connect(l->mb, &res) == -1) {
 				snprintf(why, sizeof(why), "connect: %s", res.text);
-				for (size_t d = 0; d < l->ndevs; d++)
+				for (size_t d = 0; d < l->ndevs; d++) {
+					count_error(&l->devs[d], &res);
 					dev_offline(l, &l->devs[d], why, now);
+					dev_stats(l, &l->devs[d], now);
+				}
 				l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 :
 				    BACKOFF_MIN_MS;
 				if (l->backoff_ms > BACKOFF_MAX_MS)
@@ -664,6 +722,7 @@ line_main(void *arg)
 			dev_online(l, r);
 		else
 			dev_offline(l, r, why, mono_ms());
+		dev_stats(l, r, mono_ms());
 		/* The next poll on the grid; skip slots that were missed. */
 		g->next_ms = (g->next_ms ? g->next_ms : now) + g->poll_ms;
 		if (g->next_ms <= mono_ms())

@@ -59,10 +59,33 @@ on_state(void *arg, const struct drv_state *s)
 		broker_post(b, s->topic, buf, (size_t)n, 1, 1);
 }
 
+/* Retained counters on $SYS/fieldmq/devices/<name>. */
+static void
+on_stats(void *arg, const struct drv_stats *st)
+{
+	struct broker		*b = arg;
+	struct drv_value	 e = { .kind = DRV_V_STRING };
+	char			 err[400], topic[200], buf[800];
+	int			 n;
+
+	snprintf(e.str, sizeof(e.str), "%s", st->last_error);
+	drv_value_json(&e, err, sizeof(err));
+	snprintf(topic, sizeof(topic), "$SYS/fieldmq/devices/%s", st->device);
+	n = snprintf(buf, sizeof(buf), "{\"online\":%s,\"requests\":%" PRIu64
+	    ",\"timeouts\":%" PRIu64 ",\"exceptions\":%" PRIu64
+	    ",\"connection_errors\":%" PRIu64 ",\"other_errors\":%" PRIu64
+	    ",\"last_success\":%" PRIu64 ",\"last_error\":%s,\"rtt_avg_ms\":%.3f"
+	    ",\"rtt_max_ms\":%.3f}", st->online ? "true" : "false", st->requests,
+	    st->timeouts, st->exceptions, st->conn_errors, st->other_errors,
+	    st->last_success_ms, err, st->rtt_avg_ms, st->rtt_max_ms);
+	if (n > 0 && (size_t)n < sizeof(buf))
+		broker_post(b, topic, buf, (size_t)n, 0, 1);
+}
+
 struct drv_lines *
 fieldbus_start(const struct fmq_config *cfg, struct broker *b)
 {
-	struct drv_sink		 sink = { on_reading, on_state, b };
+	struct drv_sink		 sink = { on_reading, on_state, on_stats, b };
 	struct drv_lines	*lines;
 
 	if (cfg->ndevices == 0)

@@ -65,6 +65,12 @@ for want in \
 done
 ok "Modbus TCP readings arrive on the broker with topics and JSON payloads"
 
+mosquitto_sub -h 127.0.0.1 -p "$port" -t '$SYS/fieldmq/devices/meter' -C 1 -W 5 >"$TMP/stats" ||
+	fail "no device counters in \$SYS"
+grep -qE '^\{"online":true,"requests":[1-9][0-9]*,"timeouts":0,"exceptions":[0-9]+,"connection_errors":0,"other_errors":0,"last_success":[0-9]{13},"last_error":"[^"]*","rtt_avg_ms":[0-9.]+,"rtt_max_ms":[0-9.]+\}$' "$TMP/stats" ||
+	fail "device counters: $(cat "$TMP/stats")"
+ok "per-device counters on \$SYS/fieldmq/devices/<name>"
+
 grep -q "modbus\[meter\]: read 498+4: illegal data address: splitting the request" "$TMP/fieldmqd.log" ||
 	fail "the planner did not split the block across the exception"
 ok "a merged read answered 'illegal data address' is split, both halves read"
