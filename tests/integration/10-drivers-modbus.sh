@@ -44,7 +44,7 @@ devices:
       - { name: temp, address: 100, type: float32, word_order: CDAB }
       - { name: energy, address: 102, type: int32, word_order: DCBA }
       - { name: pressure, table: input, address: 10, scale: 0.01 }
-      - { name: label, address: 300, type: string, length: 4 }
+      - { name: label, address: 300, type: string, length: 4, publish: change }
       - { name: pump, table: coil, address: 0 }
       - { name: low, address: 498 }
       - { name: high, address: 501 }
@@ -74,6 +74,14 @@ ok "per-device counters on \$SYS/fieldmq/devices/<name>"
 grep -q "modbus\[meter\]: read 498+4: illegal data address: splitting the request" "$TMP/fieldmqd.log" ||
 	fail "the planner did not split the block across the exception"
 ok "a merged read answered 'illegal data address' is split, both halves read"
+
+# publish: change: a constant value is published once, others every poll.
+sleep 1
+[ "$(grep -c '^site/meter/label ' "$TMP/sub.out")" = 1 ] ||
+	fail "an unchanged 'publish: change' tag was published again"
+[ "$(grep -c '^site/meter/temp ' "$TMP/sub.out")" -ge 4 ] ||
+	fail "an 'always' tag was not published every poll"
+ok "publish: change publishes a constant once; always publishes every poll"
 
 # One poll, one time stamp.
 ts=$(grep '^site/meter/temp ' "$TMP/sub.out" | head -1 | sed 's/.*"ts":\([0-9]*\).*/\1/')
