@@ -44,7 +44,7 @@ devices:
       - { name: temp, address: 100, type: float32, word_order: CDAB }
       - { name: energy, address: 102, type: int32, word_order: DCBA }
       - { name: pressure, table: input, address: 10, scale: 0.01 }
-      - { name: label, address: 300, type: string, length: 4, publish: change }
+      - { name: label, address: 300, type: string, length: 4, publish: change, retain: true }
       - { name: pump, table: coil, address: 0 }
       - { name: low, address: 498 }
       - { name: high, address: 501 }
