@@ -57,6 +57,8 @@ struct drv_sink {
 	void	(*reading)(void *arg, const struct drv_reading *);
 	void	(*state)(void *arg, const struct drv_state *);
 	void	(*stats)(void *arg, const struct drv_stats *);	/* may be NULL */
+	/* The readings of a poll are complete: send them on (may be NULL). */
+	void	(*flush)(void *arg);
 	void	 *arg;
 };
 

@@ -698,6 +698,8 @@ line_main(void *arg)
 					dev_offline(l, &l->devs[d], why, now);
 					dev_stats(l, &l->devs[d], now);
 				}
+				if (l->all->sink.flush != NULL)
+					l->all->sink.flush(l->all->sink.arg);
 				l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 :
 				    BACKOFF_MIN_MS;
 				if (l->backoff_ms > BACKOFF_MAX_MS)
@@ -722,11 +724,13 @@ line_main(void *arg)
 			dev_online(l, r);
 		else
 			dev_offline(l, r, why, mono_ms());
+		if (l->all->sink.flush != NULL)
+			l->all->sink.flush(l->all->sink.arg);
 		dev_stats(l, r, mono_ms());
-		/* The next poll on the grid; skip slots that were missed. */
+		/* The next poll on the grid; one that is late starts at once. */
 		g->next_ms = (g->next_ms ? g->next_ms : now) + g->poll_ms;
-		if (g->next_ms <= mono_ms())
-			g->next_ms = mono_ms() + g->poll_ms;
+		if (g->next_ms < mono_ms())
+			g->next_ms = mono_ms();
 	}
 	mb_disconnect(l->mb);
 	/* Writes still queued are refused: the line is stopping. */

@@ -274,6 +274,8 @@ read_port(struct sline *s, int fd)
 			    n == 0 ? "the port closed" : strerror_r(errno,
 			    (char[96]){ 0 }, 96));
 			set_state(s, 0, why);
+			if (s->sink.flush != NULL)
+				s->sink.flush(s->sink.arg);
 			return;
 		}
 		len += (size_t)n;
@@ -289,6 +291,8 @@ read_port(struct sline *s, int fd)
 			memmove(buf, nl + 1, len - ll - 1);
 			len -= ll + 1;
 		}
+		if (s->sink.flush != NULL)
+			s->sink.flush(s->sink.arg);
 		if (len == LINE_MAX_BYTES)
 			len = 0;	/* a line longer than any sensor's: dropped */
 	}
@@ -309,6 +313,8 @@ sline_main(void *arg)
 			snprintf(why, sizeof(why), "%s: %s", s->dev->serial,
 			    strerror_r(errno, (char[96]){ 0 }, 96));
 			set_state(s, 0, why);
+			if (s->sink.flush != NULL)
+				s->sink.flush(s->sink.arg);
 			backoff = backoff ? backoff * 2 : RETRY_MIN_MS;
 			if (backoff > RETRY_MAX_MS)
 				backoff = RETRY_MAX_MS;

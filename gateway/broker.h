@@ -68,6 +68,21 @@ int		 broker_client_publish(struct broker_client *, const char *topic,
 int		 broker_post(struct broker *, const char *topic, const void *payload,
 		    size_t len, uint8_t qos, int retain);
 
+/*
+ * A batch of publishes built on one thread and posted at once: one queue
+ * operation and one wake-up of the loop for all of them.
+ */
+struct broker_batch;
+
+struct broker_batch *broker_batch_new(void);
+/* Adds a publish (copied); -1 for an invalid topic or QoS. */
+int		 broker_batch_add(struct broker_batch *, const char *topic,
+		    const void *payload, size_t len, uint8_t qos, int retain);
+size_t		 broker_batch_count(const struct broker_batch *);
+/* Posts the batch (taken, also on failure); -1 if the queue was full (counted). */
+int		 broker_post_batch(struct broker *, struct broker_batch *);
+void		 broker_batch_free(struct broker_batch *);
+
 /* Counters, for $SYS and `fieldmq status`. */
 struct broker_stats {
 	uint64_t	clients_connected;

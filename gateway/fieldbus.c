@@ -11,6 +11,29 @@
 #include "fieldbus.h"
 #include "log.h"
 
+/* The readings of the poll in progress on this line thread. */
+static __thread struct broker_batch *pending;
+
+/* Queues one publish of this thread's poll. */
+static void
+add(const char *topic, const char *payload, size_t len, int qos, int retain)
+{
+	if (pending == NULL)
+		pending = broker_batch_new();
+	broker_batch_add(pending, topic, payload, len, (uint8_t)qos, retain);
+}
+
+/* Sends the poll's readings to the broker in one go. Line thread. */
+static void
+on_flush(void *arg)
+{
+	struct broker *b = arg;
+
+	if (pending != NULL)
+		broker_post_batch(b, pending);
+	pending = NULL;
+}
+
 /* {"value": ..., "ts": ..., "quality": "good"} or the bare value. Line thread. */
 static void
 on_reading(void *arg, const struct drv_reading *r)
@@ -34,7 +57,8 @@ on_reading(void *arg, const struct drv_reading *r)
 	}
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return;
-	broker_post(b, r->topic, buf, (size_t)n, (uint8_t)r->qos, r->retain);
+	(void)b;
+	add(r->topic, buf, (size_t)n, r->qos, r->retain);
 }
 
 /* Retained {"state": "online"} or {"state": "offline", "reason": ...}. */
@@ -55,8 +79,9 @@ on_state(void *arg, const struct drv_state *s)
 		n = snprintf(buf, sizeof(buf), "{\"state\":\"offline\",\"reason\":%s,"
 		    "\"ts\":%" PRIu64 "}", reason, s->time_ms);
 	}
+	(void)b;
 	if (n > 0 && (size_t)n < sizeof(buf))
-		broker_post(b, s->topic, buf, (size_t)n, 1, 1);
+		add(s->topic, buf, (size_t)n, 1, 1);
 }
 
 /* Retained counters on $SYS/fieldmq/devices/<name>. */
@@ -85,7 +110,7 @@ on_stats(void *arg, const struct drv_stats *st)
 struct drv_lines *
 fieldbus_start(const struct fmq_config *cfg, struct broker *b)
 {
-	struct drv_sink		 sink = { on_reading, on_state, on_stats, b };
+	struct drv_sink		 sink = { on_reading, on_state, on_stats, on_flush, b };
 	struct drv_lines	*lines;
 
 	if (cfg->ndevices == 0)

@@ -27,14 +27,25 @@ struct broker_client {
 	struct session	*s;
 };
 
-/* A publish posted from another thread. */
+/* One publish inside a batch posted from another thread. */
 struct posted {
 	uint8_t		 qos;
 	uint8_t		 retain;
 	uint16_t	 topic_len;
-	size_t		 len;
-	char		 data[];	/* topic, then payload */
+	uint32_t	 len;
+	/* then the topic and the payload, padded to 8 bytes */
 };
+
+struct broker_batch {
+	struct buf	 b;
+	size_t		 n;
+};
+
+static void
+batch_free_item(void *p)
+{
+	broker_batch_free(p);
+}
 
 static void
 retained_free(void *v)
@@ -93,7 +104,8 @@ broker_new(struct loop *loop, const struct fmq_config *cfg, struct store *store)
 	b->retained = retain_tree_new(retained_free);
 	b->rbuf_size = RBUF_SIZE;
 	b->rbuf = xmalloc(RBUF_SIZE);
-	b->inbound = queue_new("broker-inbound", INBOUND_CAP, QUEUE_REJECT, free);
+	b->inbound = queue_new("broker-inbound", INBOUND_CAP, QUEUE_REJECT,
+	    batch_free_item);
 	b->store = store;
 	if (store != NULL)
 		broker_load(b);
@@ -208,17 +220,28 @@ on_inbound(struct loop *l, int fd, uint32_t events, void *arg)
 
 	n = queue_pop(b->inbound, items, FMQ_NELEM(items));
 	for (size_t i = 0; i < n; i++) {
-		struct posted	*p = items[i];
-		struct msg	*m = msg_new(p->data, p->topic_len,
-		    p->data + p->topic_len, p->len, p->qos, p->retain);
+		struct broker_batch	*bt = items[i];
+		size_t			 off = 0;
+		uint64_t		 now = wall_ms();
 
-		m->time_ms = wall_ms();
-		b->st.msgs_received++;
-		if (m->retain)
-			broker_retain(b, m);
-		broker_route(b, m);
-		msg_unref(m);
-		free(p);
+		while (off < bt->b.len) {
+			struct posted	 p;
+			const char	*data;
+			struct msg	*m;
+
+			memcpy(&p, bt->b.p + off, sizeof(p));
+			data = (const char *)bt->b.p + off + sizeof(p);
+			m = msg_new(data, p.topic_len, data + p.topic_len, p.len,
+			    p.qos, p.retain);
+			m->time_ms = now;
+			b->st.msgs_received++;
+			if (m->retain)
+				broker_retain(b, m);
+			broker_route(b, m);
+			msg_unref(m);
+			off += (sizeof(p) + p.topic_len + p.len + 7) & ~(size_t)7;
+		}
+		broker_batch_free(bt);
 	}
 	broker_flush(b);
 }
@@ -497,29 +520,77 @@ broker_client_publish(struct broker_client *c, const char *topic,
 	return 0;
 }
 
+struct broker_batch *
+broker_batch_new(void)
+{
+	return xcalloc(1, sizeof(struct broker_batch));
+}
+
+int
+broker_batch_add(struct broker_batch *bt, const char *topic, const void *payload,
+    size_t len, uint8_t qos, int retain)
+{
+	size_t		 tlen = strlen(topic), size;
+	struct posted	 p;
+	uint8_t		*at;
+
+	if (!topic_valid_name(topic, tlen) || !mqtt_valid_utf8(topic, tlen) ||
+	    qos > 2 || len > UINT32_MAX)
+		return -1;
+	p = (struct posted){ qos, retain ? 1 : 0, (uint16_t)tlen, (uint32_t)len };
+	size = (sizeof(p) + tlen + len + 7) & ~(size_t)7;
+	at = buf_reserve(&bt->b, size);
+	memcpy(at, &p, sizeof(p));
+	memcpy(at + sizeof(p), topic, tlen);
+	if (len > 0)
+		memcpy(at + sizeof(p) + tlen, payload, len);
+	bt->b.len += size;
+	bt->n++;
+	return 0;
+}
+
+size_t
+broker_batch_count(const struct broker_batch *bt)
+{
+	return bt->n;
+}
+
+void
+broker_batch_free(struct broker_batch *bt)
+{
+	if (bt == NULL)
+		return;
+	buf_free(&bt->b);
+	free(bt);
+}
+
+int
+broker_post_batch(struct broker *b, struct broker_batch *bt)
+{
+	if (bt->n == 0) {
+		broker_batch_free(bt);
+		return 0;
+	}
+	if (queue_push(b->inbound, bt, 0) == -1) {
+		/* One refused push of n messages counts n drops. */
+		__atomic_add_fetch(&b->post_dropped, bt->n - 1, __ATOMIC_RELAXED);
+		broker_batch_free(bt);
+		return -1;
+	}
+	return 0;
+}
+
 int
 broker_post(struct broker *b, const char *topic, const void *payload, size_t len,
     uint8_t qos, int retain)
 {
-	size_t		 tlen = strlen(topic);
-	struct posted	*p;
+	struct broker_batch *bt = broker_batch_new();
 
-	if (!topic_valid_name(topic, tlen) || !mqtt_valid_utf8(topic, tlen) ||
-	    qos > 2)
-		return -1;
-	p = xmalloc(sizeof(*p) + tlen + len);
-	p->qos = qos;
-	p->retain = retain ? 1 : 0;
-	p->topic_len = (uint16_t)tlen;
-	p->len = len;
-	memcpy(p->data, topic, tlen);
-	if (len > 0)
-		memcpy(p->data + tlen, payload, len);
-	if (queue_push(b->inbound, p, 0) == -1) {
-		free(p);
+	if (broker_batch_add(bt, topic, payload, len, qos, retain) == -1) {
+		broker_batch_free(bt);
 		return -1;
 	}
-	return 0;
+	return broker_post_batch(b, bt);
 }
 
 void
@@ -529,5 +600,6 @@ broker_get_stats(const struct broker *b, struct broker_stats *st)
 
 	*st = b->st;
 	queue_get_stats(b->inbound, &qs);
-	st->msgs_dropped += qs.rejected;
+	st->msgs_dropped += qs.rejected +
+	    __atomic_load_n(&b->post_dropped, __ATOMIC_RELAXED);
 }

@@ -164,6 +164,7 @@ struct broker {
 	uint64_t		 sweeps;
 	struct loop_timer	*sys;
 	struct queue		*inbound;	/* broker_post() from other threads */
+	uint64_t		 post_dropped;	/* extra drops of refused batches (atomic) */
 	uint64_t		 started;
 	struct broker_stats	 st;
 	struct store		*store;		/* NULL: nothing persists */

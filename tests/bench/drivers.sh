@@ -22,14 +22,15 @@
 #   WARMUP=1          seconds a subscriber counts nothing, from its first message
 #   FIELDMQD, FIELDMQ paths of the daemon and the CLI (default BUILDDIR/...)
 #   MODBUSBENCH=path  default BUILDDIR/tests/bench/modbusbench, compiled
-#                     there from tests/bench/modbusbench.c if absent
-#   AWAKE=0           1 or all: a nice-19 spinner on every CPU throughout, so
-#                     idle vCPUs do not halt between requests (on a VM a wake-up
-#                     on a halted CPU costs tens of µs, which then dominates
-#                     loopback Modbus: the raw loop runs 2-3x faster on busy
-#                     CPUs); raw: the spinners during the raw runs only (the
-#                     best the raw loop can do; fieldmqd's own threads keep
-#                     the CPUs awake, and spinners would compete with them)
+#                     there from tests/bench/modbusbench.c if absent or older
+#   AWAKE=raw         a nice-19 spinner on every CPU during the raw runs, so
+#                     that idle vCPUs do not halt between requests: on a VM a
+#                     wake-up on a halted CPU costs tens of µs and then
+#                     dominates loopback Modbus (the raw loop alone on idle
+#                     CPUs runs 2-3x slower than on busy ones, and fieldmqd,
+#                     whose own threads keep the CPUs awake, would beat its
+#                     "ceiling"). AWAKE=0: no spinners; AWAKE=all (or 1):
+#                     spinners throughout (they compete with fieldmqd's threads)
 #   KEEP_TMP=1        keep the temporary directory (configs, logs, raw lines)
 set -eu
 
@@ -42,7 +43,7 @@ TAGS=${TAGS:-1000}
 RUNS=${RUNS:-3}
 RUN_SECONDS=${RUN_SECONDS:-3}
 WARMUP=${WARMUP:-1}
-AWAKE=${AWAKE:-0}
+AWAKE=${AWAKE:-raw}
 GAP=10
 HZ=$(getconf CLK_TCK)
 
@@ -358,7 +359,7 @@ report() {
 	case $AWAKE in
 	all) echo "  AWAKE=all: nice-19 spinners keep the CPUs from halting throughout" ;;
 	raw) echo "  AWAKE=raw: nice-19 spinners keep the CPUs from halting during the raw runs" ;;
-	*) echo "  AWAKE=0: idle CPUs may halt between requests (see AWAKE=raw, AWAKE=all)" ;;
+	*) echo "  AWAKE=0: idle CPUs may halt between requests: the raw loop is then no ceiling" ;;
 	esac
 	echo
 	printf "%-46s %14s %14s\n" "requests per poll cycle" planned per-tag
