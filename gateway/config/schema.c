@@ -300,7 +300,7 @@ static const struct cfg_key device_keys[] = {
 	{ .name = "pattern", .kind = CK_STRING, .off = D(pattern),
 	  .valid = cfg_check_pattern },
 	{ .name = "poll", .kind = CK_DURATION, .off = D(poll_ms), .def = "1s",
-	  .min = 1, .max = DAY_MS },
+	  .min = 0, .max = DAY_MS },
 	{ .name = "timeout", .kind = CK_DURATION, .off = D(timeout_ms),
 	  .def = "500ms", .min = 1, .max = 60000 },
 	{ .name = "topic", .kind = CK_STRING, .off = D(topic),
