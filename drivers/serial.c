@@ -36,7 +36,22 @@ sline_pattern_compile(struct sline_pattern *p, const char *s, char *why,
 	int	 r, in_bracket = 0;
 
 	memset(p, 0, sizeof(*p));
+	if (len > 1024) {
+		snprintf(why, whysz, "longer than 1024 characters");
+		free(plain);
+		return -1;
+	}
 	for (size_t i = 0; i < len;) {
+		/*
+		 * POSIX leaves "a++" undefined, and glibc's matcher can take
+		 * gigabytes for a run of them: refuse a quantifier after one.
+		 */
+		if (i > 0 && strchr("*+?{", s[i]) != NULL && strchr("*+?}",
+		    s[i - 1]) != NULL && (i < 2 || s[i - 2] != '\\')) {
+			snprintf(why, whysz, "two quantifiers in a row at "
+			    "character %zu", i + 1);
+			goto fail;
+		}
 		if (s[i] == '\\' && i + 1 < len) {
 			plain[j++] = s[i++];
 			plain[j++] = s[i++];

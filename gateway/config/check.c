@@ -2,13 +2,13 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/schema.h"
 #include "config/value.h"
+#include "drivers/serial.h"
 #include "util.h"
 
 int
@@ -203,41 +203,14 @@ bad:
 int
 cfg_check_pattern(const char *s, char *why, size_t sz)
 {
-	char	*plain = xmalloc(strlen(s) + 1);
-	char	 err[128];
-	size_t	 j = 0, groups = 0;
-	regex_t	 re;
-	int	 r;
+	struct sline_pattern	p;
+	char			reason[200];
 
-	/* POSIX ERE has no named groups: drop "?<name>" / "?P<name>". */
-	for (size_t i = 0; s[i] != '\0';) {
-		if (s[i] == '(' && s[i + 1] == '?') {
-			size_t k = i + 2 + (s[i + 2] == 'P');
-			const char *gt = s[k] == '<' ? strchr(s + k, '>') : NULL;
-
-			if (gt != NULL && gt > s + k + 1) {
-				plain[j++] = '(';
-				i = (size_t)(gt - s) + 1;
-				groups++;
-				continue;
-			}
-		}
-		plain[j++] = s[i++];
-	}
-	plain[j] = '\0';
-	r = regcomp(&re, plain, REG_EXTENDED);
-	free(plain);
-	if (r != 0) {
-		regerror(r, &re, err, sizeof(err));
-		snprintf(why, sz, "\"%s\" is not a regular expression: %s", s, err);
+	if (sline_pattern_compile(&p, s, reason, sizeof(reason)) == -1) {
+		snprintf(why, sz, "\"%s\": %s", s, reason);
 		return -1;
 	}
-	regfree(&re);
-	if (groups == 0) {
-		snprintf(why, sz, "\"%s\" has no named group such as "
-		    "(?<temperature>[0-9.]+)", s);
-		return -1;
-	}
+	sline_pattern_free(&p);
 	return 0;
 }
 

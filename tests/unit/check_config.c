@@ -135,7 +135,7 @@ static const struct bad_case bad_cases[] = {
 	{ "serial-line pattern",
 	  "devices:\n  - name: s\n    driver: serial-line\n    serial: /dev/ttyS0\n"
 	  "    pattern: \"T=([0-9.]+)\"\n",
-	  "t.yaml:5:14: devices[0].pattern: \"T=([0-9.]+)\" has no named group "
+	  "t.yaml:5:14: devices[0].pattern: \"T=([0-9.]+)\": no named group "
 	  "such as (?<temperature>[0-9.]+)" },
 	{ "table names and sources",
 	  "tables:\n  - name: \"x; DROP TABLE y\"\n    topic: [ \"a/#/b\" ]\n"

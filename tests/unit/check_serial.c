@@ -21,6 +21,12 @@ static const struct {
 	{ "T=(?:x)", 0, 0, "\"(?\" must start a named group such as (?<name>...)" },
 	{ "(?<>x)", 0, 0, "\"(?\" must start a named group such as (?<name>...)" },
 	{ "(?<a>[0-9", 0, 0, NULL },
+	/* Found by fuzz_serial: glibc took gigabytes for "(]++++...)". */
+	{ "T=(?<t>]++++++++++++++++++++++++++)", 0, 0,
+	  "two quantifiers in a row at character 10" },
+	{ "(?<t>a*?)", 0, 0, "two quantifiers in a row at character 8" },
+	{ "(?<t>a{2}+)", 0, 0, "two quantifiers in a row at character 10" },
+	{ "(?<t>\\++)", 1, 1, NULL },
 };
 
 START_TEST(test_compile)
