@@ -1053,6 +1053,22 @@ jw_string(struct jw *w, const char *s)
 }
 
 /* Writes a value as JSON; returns its full length, like snprintf. */
+/* Writes u in decimal with a NUL; buf holds at least 21 bytes. */
+static void
+fmt_u64(uint64_t u, char *buf)
+{
+	char	tmp[20];
+	size_t	n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+}
+
 size_t
 drv_value_json(const struct drv_value *v, char *buf, size_t sz)
 {
@@ -1064,10 +1080,16 @@ drv_value_json(const struct drv_value *v, char *buf, size_t sz)
 		snprintf(num, sizeof(num), "%s", v->b ? "true" : "false");
 		break;
 	case DRV_V_INT:
-		snprintf(num, sizeof(num), "%" PRId64, v->i);
+		/* Integers are most readings: no printf on this path. */
+		if (v->i < 0) {
+			num[0] = '-';
+			fmt_u64(v->i == INT64_MIN ? (uint64_t)INT64_MAX + 1 :
+			    (uint64_t)-v->i, num + 1);
+		} else
+			fmt_u64((uint64_t)v->i, num);
 		break;
 	case DRV_V_UINT:
-		snprintf(num, sizeof(num), "%" PRIu64, v->u);
+		fmt_u64(v->u, num);
 		break;
 	case DRV_V_DOUBLE:
 		fmt_double(v->d, num, sizeof(num));

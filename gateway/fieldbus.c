@@ -34,31 +34,50 @@ on_flush(void *arg)
 	pending = NULL;
 }
 
-/* {"value": ..., "ts": ..., "quality": "good"} or the bare value. Line thread. */
+/* Appends n bytes of s at *p. */
+static char *
+put(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+#define PUT_LITERAL(p, lit)	put((p), (lit), sizeof(lit) - 1)
+
+/*
+ * {"value": ..., "ts": ..., "quality": "good"} or the bare value, built
+ * without printf: this runs for every reading. Line thread.
+ */
 static void
 on_reading(void *arg, const struct drv_reading *r)
 {
-	struct broker	*b = arg;
-	char		 val[2 * DRV_STRING_MAX + 16], buf[sizeof(val) + 96];
-	int		 n;
+	static const char bad[] = "null";
+	struct drv_value ts = { .kind = DRV_V_UINT, .u = r->time_ms };
+	char		 val[6 * DRV_STRING_MAX + 16], num[32];
+	char		 buf[sizeof(val) + 96], *p = buf;
+	size_t		 vlen, tlen;
 
-	if (r->value == NULL) {
-		if (r->bare)
-			return;		/* a bare payload has no quality: $state says it */
-		n = snprintf(buf, sizeof(buf), "{\"value\":null,\"ts\":%" PRIu64
-		    ",\"quality\":\"bad\"}", r->time_ms);
-	} else {
-		drv_value_json(r->value, val, sizeof(val));
-		if (r->bare)
-			n = snprintf(buf, sizeof(buf), "%s", val);
-		else
-			n = snprintf(buf, sizeof(buf), "{\"value\":%s,\"ts\":%" PRIu64
-			    ",\"quality\":\"good\"}", val, r->time_ms);
-	}
-	if (n < 0 || (size_t)n >= sizeof(buf))
+	(void)arg;
+	if (r->value == NULL && r->bare)
+		return;		/* a bare payload has no quality: $state says it */
+	if (r->value != NULL)
+		vlen = drv_value_json(r->value, val, sizeof(val));
+	else
+		vlen = strlen(strcpy(val, bad));
+	if (vlen >= sizeof(val))
 		return;
-	(void)b;
-	add(r->topic, buf, (size_t)n, r->qos, r->retain);
+	if (r->bare) {
+		add(r->topic, val, vlen, r->qos, r->retain);
+		return;
+	}
+	tlen = drv_value_json(&ts, num, sizeof(num));
+	p = PUT_LITERAL(p, "{\"value\":");
+	p = put(p, val, vlen);
+	p = PUT_LITERAL(p, ",\"ts\":");
+	p = put(p, num, tlen);
+	p = r->value != NULL ? PUT_LITERAL(p, ",\"quality\":\"good\"}") :
+	    PUT_LITERAL(p, ",\"quality\":\"bad\"}");
+	add(r->topic, buf, (size_t)(p - buf), r->qos, r->retain);
 }
 
 /* Retained {"state": "online"} or {"state": "offline", "reason": ...}. */
