@@ -121,33 +121,11 @@ line_key(const struct cfg_device *d)
 	return xasprintf("rtu %s", d->serial);
 }
 
-/* Expands "{device}" in a topic template. */
-static char *
-device_topic(const struct cfg_device *d)
-{
-	const char	*t = d->topic, *p;
-	size_t		 occ = 0, n = 0, nlen = strlen(d->name);
-	char		*out;
-
-	for (p = t; (p = strstr(p, "{device}")) != NULL; p += 8)
-		occ++;
-	out = xmalloc(strlen(t) + occ * nlen + 1);
-	while ((p = strstr(t, "{device}")) != NULL) {
-		memcpy(out + n, t, (size_t)(p - t));
-		n += (size_t)(p - t);
-		memcpy(out + n, d->name, nlen);
-		n += nlen;
-		t = p + 8;
-	}
-	strcpy(out + n, t);
-	return out;
-}
-
 /* Builds a device's runtime: tags, topics, and a plan per poll interval. */
 static void
 devrt_init(struct devrt *r, const struct cfg_device *d)
 {
-	char			*base = device_topic(d);
+	char			*base = config_device_topic(d);
 	struct plan_item	*items = xcalloc(d->ntags ? d->ntags : 1, sizeof(*items));
 
 	r->cfg = d;

@@ -350,7 +350,6 @@ sline_new(const struct cfg_device *d, const struct drv_sink *sink)
 {
 	struct sline	*s = xcalloc(1, sizeof(*s));
 	char		 why[200];
-	const char	*t = d->topic, *p;
 
 	s->dev = d;
 	s->sink = *sink;
@@ -360,11 +359,7 @@ sline_new(const struct cfg_device *d, const struct drv_sink *sink)
 		free(s);
 		return NULL;
 	}
-	/* The device topic: the template with {device} replaced. */
-	if ((p = strstr(t, "{device}")) != NULL)
-		s->base = xasprintf("%.*s%s%s", (int)(p - t), t, d->name, p + 8);
-	else
-		s->base = xstrdup(t);
+	s->base = config_device_topic(d);
 	s->state_topic = xasprintf("%s/$state", s->base);
 	return s;
 }

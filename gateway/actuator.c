@@ -10,6 +10,7 @@
 #include "broker.h"
 #include "broker/topic.h"
 #include "conf.h"
+#include "config/schema.h"
 #include "drivers/driver.h"
 #include "log.h"
 #include "util.h"
@@ -103,10 +104,8 @@ resolve(const char *spec, const char *topic, char *buf, size_t sz)
 {
 	int n;
 
-	if (strncmp(spec, "topic[", 6) == 0) {
-		n = atoi(spec + 6);
+	if ((n = cfg_topic_index(spec)) >= 0)
 		return topic_level(topic, n, buf, sz);
-	}
 	snprintf(buf, sz, "%s", spec);
 	return 0;
 }

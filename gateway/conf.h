@@ -248,6 +248,9 @@ void		 cfg_errors_free(struct cfg_errors *);
 /* One line saying what the config holds: "2 listeners, 1 device, ...". */
 void		 config_describe(const struct fmq_config *, char *buf, size_t sz);
 
+/* A device's topic: its template with every {device} replaced (new string). */
+char		*config_device_topic(const struct cfg_device *);
+
 /* A device by name, or NULL. */
 const struct cfg_device *config_device(const struct fmq_config *, const char *);
 /* A tag of a device by name, or NULL. */

@@ -84,7 +84,6 @@ on_reading(void *arg, const struct drv_reading *r)
 static void
 on_state(void *arg, const struct drv_state *s)
 {
-	struct broker		*b = arg;
 	struct drv_value	 why = { .kind = DRV_V_STRING };
 	char			 reason[300], buf[400];
 	int			 n;
@@ -98,7 +97,7 @@ on_state(void *arg, const struct drv_state *s)
 		n = snprintf(buf, sizeof(buf), "{\"state\":\"offline\",\"reason\":%s,"
 		    "\"ts\":%" PRIu64 "}", reason, s->time_ms);
 	}
-	(void)b;
+	(void)arg;
 	if (n > 0 && (size_t)n < sizeof(buf))
 		add(s->topic, buf, (size_t)n, 1, 1);
 }

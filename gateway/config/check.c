@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config/schema.h"
+#include "broker/topic.h"
 #include "config/value.h"
 #include "drivers/serial.h"
 #include "util.h"
@@ -14,7 +15,7 @@
 int
 cfg_check_topic_filter(const char *s, char *why, size_t sz)
 {
-	if (cfg_valid_topic_filter(s))
+	if (topic_valid_filter(s, strlen(s)))
 		return 0;
 	snprintf(why, sz, "\"%s\" is not a valid MQTT topic filter ('+' and "
 	    "'#' must fill a whole level, '#' only last)", s);

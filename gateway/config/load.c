@@ -872,3 +872,24 @@ config_describe(const struct fmq_config *cfg, char *buf, size_t sz)
 		len += (size_t)snprintf(buf + len, sz - len, "%s%s",
 		    i ? ", " : "", part[i]);
 }
+
+char *
+config_device_topic(const struct cfg_device *d)
+{
+	const char	*t = d->topic, *p;
+	size_t		 occ = 0, n = 0, nlen = strlen(d->name);
+	char		*out;
+
+	for (p = t; (p = strstr(p, "{device}")) != NULL; p += 8)
+		occ++;
+	out = xmalloc(strlen(t) + occ * nlen + 1);
+	while ((p = strstr(t, "{device}")) != NULL) {
+		memcpy(out + n, t, (size_t)(p - t));
+		n += (size_t)(p - t);
+		memcpy(out + n, d->name, nlen);
+		n += nlen;
+		t = p + 8;
+	}
+	strcpy(out + n, t);
+	return out;
+}

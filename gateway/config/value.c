@@ -237,28 +237,6 @@ cfg_edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
-int
-cfg_valid_topic_filter(const char *f)
-{
-	const char	*level = f;
-
-	if (*f == '\0' || strlen(f) > 65535)
-		return 0;
-	for (const char *p = f;; p++) {
-		if (*p == '/' || *p == '\0') {
-			size_t	n = (size_t)(p - level);
-
-			if (memchr(level, '+', n) != NULL && n != 1)
-				return 0;
-			if (memchr(level, '#', n) != NULL && (n != 1 || *p != '\0'))
-				return 0;
-			if (*p == '\0')
-				return 1;
-			level = p + 1;
-		}
-	}
-}
-
 size_t
 cfg_topic_levels(const char *t)
 {

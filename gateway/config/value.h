@@ -29,8 +29,6 @@ char	*cfg_resolve_secret(const char *, char *err, size_t errsz);
 /* The edit distance between two short strings (for "did you mean"). */
 size_t	 cfg_edit_distance(const char *, const char *);
 
-/* An MQTT topic filter: levels, '+' alone in a level, '#' alone and last. */
-int	 cfg_valid_topic_filter(const char *);
 /* The number of levels of a topic or filter ("a/b/c" has 3). */
 size_t	 cfg_topic_levels(const char *);
 /* An SQL identifier we accept: [A-Za-z_][A-Za-z0-9_]{0,63}, not sqlite_*. */
