@@ -24,7 +24,11 @@ struct broker_message {
 	size_t		 payload_len;
 	uint8_t		 qos;		/* the delivery QoS */
 	int		 retain;	/* set for retained messages sent on subscribe */
+	int		 published_retain;	/* the publisher's retain flag */
 	uint64_t	 time_ms;	/* when the broker received it (wall clock) */
+	const char	*client_id;	/* the publisher's; "fieldmqd" for the
+					 * gateway's own, NULL when unknown
+					 * (retained messages) */
 };
 
 typedef void (*broker_deliver_cb)(const struct broker_message *, void *arg);

@@ -161,6 +161,7 @@ struct cfg_table {
 	char		*where;
 	uint64_t	 keep_ms;
 	int64_t		 max_rows;
+	uint64_t	 max_payload;	/* bigger payloads are dead letters */
 };
 
 struct cfg_forward {

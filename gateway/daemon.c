@@ -15,6 +15,7 @@
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
+#include "rules.h"
 #include "store.h"
 #include "util.h"
 
@@ -28,6 +29,7 @@ struct daemon {
 	struct store		*store;
 	struct drv_lines	*lines;
 	struct actuators	*actuators;
+	struct rules		*rules;
 	struct loop_timer	*watchdog;
 	struct loop_timer	*stop_timer;
 	int			 stopping;
@@ -51,7 +53,6 @@ daemon_warn_unbuilt(const struct fmq_config *cfg)
 		const char	*section;
 		size_t		 off;
 	} parts[] = {
-		{ "tables", offsetof(struct fmq_config, ntables) },
 		{ "bridges", offsetof(struct fmq_config, nbridges) },
 	};
 
@@ -195,11 +196,17 @@ daemon_run(struct daemon *d)
 		log_error("store", NULL, "%s: not starting", err);
 		return 1;
 	}
+	if (store_tables(d->store, d->boot_cfg->tables, d->boot_cfg->ntables, err,
+	    sizeof(err)) == -1) {
+		log_error("rules", NULL, "%s: not starting", err);
+		return 1;
+	}
 	d->broker = broker_new(d->loop, d->boot_cfg, d->store);
 	if (store_start(d->store) == -1 || broker_start(d->broker) == -1) {
 		log_error("fieldmqd", NULL, "cannot start the broker: not starting");
 		return 1;
 	}
+	d->rules = rules_start(d->boot_cfg, d->loop, d->broker, d->store);
 	d->lines = fieldbus_start(d->boot_cfg, d->broker);
 	d->actuators = actuators_start(d->boot_cfg, d->broker, d->lines);
 	d->started_ms = mono_ms();
@@ -229,6 +236,7 @@ daemon_free(struct daemon *d)
 	loop_timer_free(d->stop_timer);
 	actuators_free(d->actuators);
 	fieldbus_stop(d->lines);
+	rules_free(d->rules);
 	broker_free(d->broker);
 	store_free(d->store);
 	loop_free(d->loop);

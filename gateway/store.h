@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 struct cfg_store;
+struct cfg_table;
 struct store;
 
 /*
@@ -28,6 +29,29 @@ void		 store_free(struct store *);
 int		 store_version(struct store *);
 /* Operations refused because the queue was full. */
 uint64_t	 store_dropped(struct store *);
+
+/*
+ * The rule engine's tables (config borrowed, must outlive the store),
+ * before store_start(): creates or updates each in one transaction.
+ * -1 with the reason in err when a mapping conflicts with the database.
+ */
+int		 store_tables(struct store *, const struct cfg_table *, size_t n,
+		    char *err, size_t errsz);
+/* Queues a message for table i (copied); -1 when the queue is full. */
+int		 store_row(struct store *, unsigned table, const char *topic,
+		    size_t tlen, const void *payload, size_t len, int qos,
+		    int retain, uint64_t time_ms, const char *client_id);
+/* Committed counts of table i: rows written, filtered out by where:, and
+ * rejected to dead_letters. */
+struct store_table_stats {
+	uint64_t	rows;
+	uint64_t	filtered;
+	uint64_t	rejected;
+};
+void		 store_table_stats(struct store *, size_t i,
+		    struct store_table_stats *);
+/* Whether commits are failing now (retrying). */
+int		 store_failing(struct store *);
 
 /* Loaders, before store_start(). */
 typedef void (*store_retained_cb)(const char *topic, const void *payload,

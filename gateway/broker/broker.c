@@ -237,7 +237,7 @@ on_inbound(struct loop *l, int fd, uint32_t events, void *arg)
 			b->st.msgs_received++;
 			if (m->retain)
 				broker_retain(b, m);
-			broker_route(b, m);
+			broker_route(b, m, "fieldmqd");
 			msg_unref(m);
 			off += (sizeof(p) + p.topic_len + p.len + 7) & ~(size_t)7;
 		}
@@ -372,9 +372,10 @@ route_match(void *owner, uint8_t options, void *arg)
 }
 
 void
-broker_route(struct broker *b, struct msg *m)
+broker_route(struct broker *b, struct msg *m, const char *from)
 {
 	struct route_ctx r = { .b = b, .stamp = ++b->stamp };
+	const char *outer = b->route_from;
 
 	/* The outermost route reuses one array; a nested one has its own. */
 	if (b->routing == 0) {
@@ -383,6 +384,7 @@ broker_route(struct broker *b, struct msg *m)
 	} else
 		r.heap = 1;
 	b->routing++;
+	b->route_from = from;
 	topic_tree_match(b->subs, m->topic, m->topic_len, route_match, &r);
 	if (!r.heap) {
 		b->match = r.v;
@@ -394,6 +396,7 @@ broker_route(struct broker *b, struct msg *m)
 		session_deliver(b, r.v[i].s, m, qos, 0);
 	}
 	b->routing--;
+	b->route_from = outer;
 	if (r.heap)
 		free(r.v);
 }
@@ -435,16 +438,20 @@ broker_send_retained(struct broker *b, struct session *s, const char *filter,
     size_t len, uint8_t qos)
 {
 	struct retained_ctx r = { 0 };
+	const char *outer;
 
 	/* Collected first: a delivery may change the tree (an in-process
 	 * subscriber that publishes a retained message). */
 	retain_tree_match(b->retained, filter, len, retained_match, &r);
+	outer = b->route_from;
+	b->route_from = NULL;	/* a retained message's publisher is unknown */
 	for (size_t i = 0; i < r.n; i++) {
 		struct msg *m = r.v[i];
 
 		session_deliver(b, s, m, m->qos < qos ? m->qos : qos, 1);
 		msg_unref(m);
 	}
+	b->route_from = outer;
 	free(r.v);
 }
 
@@ -514,7 +521,7 @@ broker_client_publish(struct broker_client *c, const char *topic,
 	b->st.msgs_received++;
 	if (retain)
 		broker_retain(b, m);
-	broker_route(b, m);
+	broker_route(b, m, c->s->id);
 	msg_unref(m);
 	broker_flush(b);
 	return 0;

@@ -160,7 +160,7 @@ broker_flush(struct broker *b)
 
 		if (m->retain)
 			broker_retain(b, m);
-		broker_route(b, m);
+		broker_route(b, m, m->origin_id);
 		msg_unref(m);
 	}
 	b->nwills = 0;
@@ -292,6 +292,7 @@ handle_connect(struct conn *c, const struct mqtt_frame *f, const uint8_t *body)
 		c->will = msg_new(k.will_topic.p, k.will_topic.len,
 		    k.will_payload.p, k.will_payload.len, k.will_qos, k.will_retain);
 		c->will->origin = s;
+		c->will->origin_id = xstrdup(s->id);
 	}
 	c->state = CONN_ACTIVE;
 	b->st.clients_connected++;
@@ -332,7 +333,7 @@ handle_publish(struct conn *c, const struct mqtt_frame *f, const uint8_t *body)
 	m->origin = s;
 	if (p.retain)
 		broker_retain(b, m);
-	broker_route(b, m);
+	broker_route(b, m, s->id);
 	msg_unref(m);
 	if (p.qos > 0 && c->state == CONN_ACTIVE) {
 		mqtt_encode_ack(&c->out, p.qos == 1 ? MQTT_PUBACK : MQTT_PUBREC,

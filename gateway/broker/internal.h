@@ -156,6 +156,7 @@ struct broker {
 	struct match		*match;		/* routing scratch (outermost route) */
 	size_t			 capmatch;
 	int			 routing;	/* depth of nested broker_route calls */
+	const char		*route_from;	/* the publisher being routed */
 	struct msg		**wills;	/* published at the next flush */
 	size_t			 nwills, capwills;
 	uint8_t			*rbuf;		/* read scratch */
@@ -236,7 +237,9 @@ void		 listener_close(struct listener *);
 /* Publishes a will at the next flush (its reference is taken). */
 void		 broker_queue_will(struct broker *, struct msg *);
 /* Routes m (the caller keeps its reference) to every matching subscriber. */
-void		 broker_route(struct broker *, struct msg *);
+/* Routes m; from is the publisher's client id (NULL if none) for
+ * in-process subscribers. */
+void		 broker_route(struct broker *, struct msg *, const char *from);
 /* Stores or deletes (empty payload) a retained message. */
 void		 broker_retain(struct broker *, struct msg *);
 /* Sends the retained messages that filter matches to s. */

@@ -20,6 +20,7 @@ msg_new(const char *topic, size_t tlen, const void *payload, size_t plen,
 	m->payload_len = (uint32_t)plen;
 	m->time_ms = 0;
 	m->origin = NULL;
+	m->origin_id = NULL;
 	m->topic = (char *)(m + 1);
 	memcpy(m->topic, topic, tlen);
 	m->topic[tlen] = '\0';
@@ -32,6 +33,8 @@ msg_new(const char *topic, size_t tlen, const void *payload, size_t plen,
 void
 msg_unref(struct msg *m)
 {
-	if (m != NULL && --m->refs == 0)
+	if (m != NULL && --m->refs == 0) {
+		free(m->origin_id);
 		free(m);
+	}
 }

@@ -17,6 +17,7 @@ struct msg {
 	uint32_t	 payload_len;
 	uint64_t	 time_ms;	/* wall clock when received */
 	const void	*origin;	/* the publishing session (never dereferenced) */
+	char		*origin_id;	/* wills: the client's id (owned), else NULL */
 	char		*topic;		/* NUL-terminated, inside this allocation */
 	uint8_t		*payload;	/* inside this allocation */
 };

@@ -323,6 +323,8 @@ session_deliver(struct broker *b, struct session *s, struct msg *m, uint8_t qos,
 			.topic = m->topic, .topic_len = m->topic_len,
 			.payload = m->payload, .payload_len = m->payload_len,
 			.qos = qos, .retain = retain, .time_ms = m->time_ms,
+			.client_id = b->route_from,
+			.published_retain = m->retain,
 		};
 
 		b->st.msgs_sent++;

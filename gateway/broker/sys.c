@@ -19,7 +19,7 @@ sys_put(struct broker *b, const char *topic, const char *value)
 
 	m->time_ms = wall_ms();
 	broker_retain(b, m);
-	broker_route(b, m);
+	broker_route(b, m, NULL);
 	msg_unref(m);
 }
 

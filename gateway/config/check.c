@@ -143,61 +143,82 @@ cfg_check_column_source(const char *s, char *why, size_t sz)
 	return -1;
 }
 
-/* Skips a literal: a number, a quoted string, true, false or null. */
-static const char *
-skip_literal(const char *p)
+int
+cfg_where_parse(const char *s, struct cfg_where *w)
 {
-	char	*end;
+	static const struct {
+		const char	*text;
+		int		 op;
+	} ops[] = {
+		{ "==", CFG_OP_EQ }, { "!=", CFG_OP_NE }, { "<=", CFG_OP_LE },
+		{ ">=", CFG_OP_GE }, { "<", CFG_OP_LT }, { ">", CFG_OP_GT },
+	};
+	const char	*p = s;
+	char		*end;
+	size_t		 n, i;
 
+	memset(w, 0, sizeof(*w));
+	while (isspace((unsigned char)*p))
+		p++;
+	n = strcspn(p, " \t=!<>");
+	if (n == 0 || n + 3 > sizeof(w->path))
+		return -1;
+	snprintf(w->path, sizeof(w->path), "%s%.*s", p[0] == '$' ? "" : "$.",
+	    (int)n, p);
+	if (!valid_json_path(w->path))
+		return -1;
+	p += n;
+	while (isspace((unsigned char)*p))
+		p++;
+	for (i = 0; i < FMQ_NELEM(ops); i++)
+		if (strncmp(p, ops[i].text, strlen(ops[i].text)) == 0)
+			break;
+	if (i == FMQ_NELEM(ops))
+		return -1;
+	w->op = ops[i].op;
+	p += strlen(ops[i].text);
+	while (isspace((unsigned char)*p))
+		p++;
 	if (*p == '"' || *p == '\'') {
 		const char *q = strchr(p + 1, *p);
 
-		return q ? q + 1 : NULL;
+		if (q == NULL)
+			return -1;
+		w->lit = CFG_LIT_STRING;
+		w->str = p + 1;
+		w->len = (size_t)(q - p - 1);
+		p = q + 1;
+	} else if (strncmp(p, "true", 4) == 0 || strncmp(p, "false", 5) == 0) {
+		w->lit = CFG_LIT_NUMBER;
+		w->num = *p == 't';
+		p += *p == 't' ? 4 : 5;
+	} else if (strncmp(p, "null", 4) == 0) {
+		if (w->op != CFG_OP_EQ && w->op != CFG_OP_NE)
+			return -1;
+		w->lit = CFG_LIT_NULL;
+		p += 4;
+	} else {
+		w->lit = CFG_LIT_NUMBER;
+		w->num = strtod(p, &end);
+		if (end == p)
+			return -1;
+		p = end;
 	}
-	for (const char *const *w = (const char *const[]){ "true", "false",
-	    "null", NULL }; *w; w++)
-		if (strncmp(p, *w, strlen(*w)) == 0)
-			return p + strlen(*w);
-	strtod(p, &end);
-	return end == p ? NULL : end;
+	while (isspace((unsigned char)*p))
+		p++;
+	return *p == '\0' ? 0 : -1;
 }
 
 int
 cfg_check_where(const char *s, char *why, size_t sz)
 {
-	static const char *const ops[] = { "==", "!=", "<=", ">=", "<", ">" };
-	const char	*p = s;
-	char		 path[256];
-	size_t		 n, i;
+	struct cfg_where w;
 
-	while (isspace((unsigned char)*p))
-		p++;
-	n = strcspn(p, " \t=!<>");
-	if (n == 0 || n >= sizeof(path))
-		goto bad;
-	snprintf(path, sizeof(path), "%s%.*s", p[0] == '$' ? "" : "$.", (int)n, p);
-	if (!valid_json_path(path))
-		goto bad;
-	p += n;
-	while (isspace((unsigned char)*p))
-		p++;
-	for (i = 0; i < FMQ_NELEM(ops); i++)
-		if (strncmp(p, ops[i], strlen(ops[i])) == 0)
-			break;
-	if (i == FMQ_NELEM(ops))
-		goto bad;
-	p += strlen(ops[i]);
-	while (isspace((unsigned char)*p))
-		p++;
-	if ((p = skip_literal(p)) == NULL)
-		goto bad;
-	while (isspace((unsigned char)*p))
-		p++;
-	if (*p == '\0')
+	if (cfg_where_parse(s, &w) == 0)
 		return 0;
-bad:
 	snprintf(why, sz, "\"%s\" is not a condition (use e.g. quality == "
-	    "\"good\" or $.value > 0)", s);
+	    "\"good\", $.value > 0 or $.error == null; true and false compare "
+	    "as 1 and 0)", s);
 	return -1;
 }
 

@@ -6,10 +6,12 @@
 
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf.h"
 #include "config/schema.h"
 #include "config/value.h"
+#include "util.h"
 
 static const char *const client_cert_names[] = { "none", "optional", "required", NULL };
 static const char *const tls_version_names[] = { "1.2", "1.3", NULL };
@@ -454,17 +456,43 @@ static const struct cfg_key table_keys[] = {
 	{ .name = "keep", .kind = CK_DURATION, .off = R(keep_ms), .def = "0" },
 	{ .name = "max_rows", .kind = CK_INT, .off = R(max_rows), .def = "0",
 	  .min = 0, .max = INT64_MAX },
+	{ .name = "max_payload", .kind = CK_SIZE, .off = R(max_payload),
+	  .def = "64KiB", .min = 1, .max = 256 << 20 },
 	{ NULL },
 };
 #undef R
 
-/* topic[N] must exist in every filter; key columns must be columns. */
+/*
+ * The gateway's own tables (schema/NNNN_*.sql) and the fieldmq_ prefix are not
+ * for mappings; topic[N] must exist in every filter; key columns must be
+ * columns; keep: needs a time to go by.
+ */
 static void
 check_table(struct cfg_ctx *c, void *obj, const struct ynode *n)
 {
+	static const char *const own[] = {
+		"meta", "retained", "sessions", "subscriptions",
+		"session_messages", "dead_letters", "outbox",
+	};
 	struct cfg_table *t = obj;
 	const struct ynode *cols = cfg_value(n, "columns");
-	size_t old = cfg_path_push(c, ".columns");
+	size_t old;
+	int has_time = 0;
+
+	for (size_t i = 0; t->name != NULL && i < FMQ_NELEM(own); i++)
+		if (strcasecmp(t->name, own[i]) == 0)
+			cfg_error_key(c, n, "name", "\"%s\" is one of the gateway's "
+			    "own tables: choose another name", t->name);
+	if (t->name != NULL && strncasecmp(t->name, "fieldmq_", 8) == 0)
+		cfg_error_key(c, n, "name", "names starting with fieldmq_ are "
+		    "the gateway's: choose another name");
+	for (size_t i = 0; i < t->ncolumns; i++)
+		has_time |= strcmp(t->columns[i].from, "received_at") == 0 ||
+		    t->columns[i].type == CFG_COL_TIMESTAMP;
+	if (t->keep_ms > 0 && !has_time && t->ncolumns > 0)
+		cfg_error_key(c, n, "keep", "keep needs a column from received_at "
+		    "or of type timestamp to tell a row's age");
+	old = cfg_path_push(c, ".columns");
 
 	for (size_t i = 0; i < t->ncolumns; i++) {
 		int idx = cfg_topic_index(t->columns[i].from);

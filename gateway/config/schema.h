@@ -97,6 +97,18 @@ int	 cfg_check_column_source(const char *, char *why, size_t);
 int	 cfg_check_where(const char *, char *why, size_t);
 int	 cfg_check_pattern(const char *, char *why, size_t);
 int	 cfg_check_topic_template(const char *, char *why, size_t);
+/* A where: condition, "PATH OP LITERAL" (PATH gets "$." unless it has it). */
+enum { CFG_OP_EQ, CFG_OP_NE, CFG_OP_LT, CFG_OP_LE, CFG_OP_GT, CFG_OP_GE };
+enum { CFG_LIT_NUMBER, CFG_LIT_STRING, CFG_LIT_NULL };
+struct cfg_where {
+	char		 path[256];
+	int		 op;		/* CFG_OP_* */
+	int		 lit;		/* CFG_LIT_*; true and false are numbers */
+	double		 num;
+	const char	*str;		/* CFG_LIT_STRING: inside the parsed text */
+	size_t		 len;
+};
+int	 cfg_where_parse(const char *, struct cfg_where *);
 /* "topic[N]": returns N, or -1 if s has another form. */
 int	 cfg_topic_index(const char *s);
 

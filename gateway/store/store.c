@@ -18,6 +18,7 @@
 #include "queue.h"
 #include "store.h"
 #include "store/schema.h"
+#include "store/table.h"
 #include "util.h"
 
 enum op_type {
@@ -30,6 +31,7 @@ enum op_type {
 	OP_SMSG_ADD,
 	OP_SMSG_CLEAR,
 	OP_BARRIER,
+	OP_ROW,		/* a message for a rule-engine table */
 	OP_NTYPES,
 };
 
@@ -59,6 +61,7 @@ static const char *const op_sql[OP_NTYPES] = {
 
 struct op {
 	enum op_type	 type;
+	unsigned	 table;		/* OP_ROW */
 	int		 qos;
 	int		 retain;
 	uint64_t	 time_ms;
@@ -77,8 +80,32 @@ struct store {
 	pthread_t	 thread;
 	int		 running;
 	sqlite3_stmt	*stmt[OP_NTYPES];
+	sqlite3_stmt	*dead;		/* INSERT INTO dead_letters */
+	sqlite3_stmt	*dead_trim;
 	int		 failing;	/* the last commit failed */
+	int		 closing;	/* store_stop() was called */
+	struct stable	*tables;
+	size_t		 ntables;
+	uint64_t	 next_upkeep_ms;
 };
+
+/* A rule-engine table with its counters (written here, read anywhere). */
+struct stable {
+	struct tbl	*t;
+	uint64_t	 rows, filtered, rejected;	/* atomics */
+	/* Batch-local counts, added after the commit. */
+	uint64_t	 b_rows, b_filtered, b_rejected;
+	/* Dead letters are logged at the first and then once a minute. */
+	uint64_t	 logged, log_ms;
+	char		 last_topic[128], last_why[256];
+};
+
+#define DEAD_PAYLOAD	1024		/* bytes of a payload kept */
+#define DEAD_KEEP	100000		/* dead letters kept */
+#define FMQ_STR2(x)	#x
+#define FMQ_STR(x)	FMQ_STR2(x)
+#define UPKEEP_MS	1000		/* retention, at most this often */
+#define RETAIN_BATCH	1000		/* rows deleted per transaction */
 
 /* Runs SQL without results; returns 0, or -1 with the message in err. */
 static int
@@ -175,8 +202,12 @@ store_open(const struct cfg_store *cfg, char *err, size_t errsz)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
+	/* The WAL is checkpointed every 1000 pages (SQLite's default) and cut
+	 * back to 64 MiB after a reader held it longer. */
 	if (exec_sql(s->db, sync_sql[cfg->synchronous], why, sizeof(why)) == -1 ||
-	    exec_sql(s->db, "PRAGMA foreign_keys = ON", why, sizeof(why)) == -1) {
+	    exec_sql(s->db, "PRAGMA foreign_keys = ON", why, sizeof(why)) == -1 ||
+	    exec_sql(s->db, "PRAGMA journal_size_limit = 67108864", why,
+	    sizeof(why)) == -1) {
 		snprintf(err, errsz, "%s: %s", cfg->path, why);
 		goto fail;
 	}
@@ -190,6 +221,16 @@ store_open(const struct cfg_store *cfg, char *err, size_t errsz)
 			snprintf(err, errsz, "%s: %s", cfg->path, sqlite3_errmsg(s->db));
 			goto fail;
 		}
+	}
+	if (sqlite3_prepare_v3(s->db, "INSERT INTO dead_letters (time_ms, "
+	    "table_name, topic, payload, payload_bytes, reason) VALUES (?1, ?2, "
+	    "?3, ?4, ?5, ?6)", -1, SQLITE_PREPARE_PERSISTENT, &s->dead,
+	    NULL) != SQLITE_OK || sqlite3_prepare_v3(s->db, "DELETE FROM "
+	    "dead_letters WHERE id <= (SELECT max(id) FROM dead_letters) - "
+	    FMQ_STR(DEAD_KEEP), -1, SQLITE_PREPARE_PERSISTENT, &s->dead_trim,
+	    NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "%s: %s", cfg->path, sqlite3_errmsg(s->db));
+		goto fail;
 	}
 	s->q = queue_new("store", (size_t)cfg->queue_rows, QUEUE_REJECT, free);
 	return s;
@@ -214,61 +255,298 @@ store_dropped(struct store *s)
 	return st.rejected;
 }
 
-/* Applies one operation inside the open transaction. */
-static void
-op_apply(struct store *s, struct op *o)
+int
+store_tables(struct store *s, const struct cfg_table *cfg, size_t n,
+    char *err, size_t errsz)
+{
+	char why[512], ignored[128];
+
+	if (exec_sql(s->db, "BEGIN IMMEDIATE", why, sizeof(why)) == -1) {
+		snprintf(err, errsz, "%s: %s", s->path, why);
+		return -1;
+	}
+	s->tables = xcalloc(n, sizeof(*s->tables));
+	for (size_t i = 0; i < n; i++) {
+		if ((s->tables[i].t = tbl_open(s->db, &cfg[i], why,
+		    sizeof(why))) == NULL) {
+			snprintf(err, errsz, "%s: %s", s->path, why);
+			goto fail;
+		}
+		s->ntables++;
+	}
+	if (exec_sql(s->db, "COMMIT", why, sizeof(why)) == 0)
+		return 0;
+	snprintf(err, errsz, "%s: %s", s->path, why);
+fail:
+	exec_sql(s->db, "ROLLBACK", ignored, sizeof(ignored));
+	for (size_t i = 0; i < s->ntables; i++)
+		tbl_close(s->tables[i].t);
+	free(s->tables);
+	s->tables = NULL;
+	s->ntables = 0;
+	return -1;
+}
+
+void
+store_table_stats(struct store *s, size_t i, struct store_table_stats *st)
+{
+	st->rows = __atomic_load_n(&s->tables[i].rows, __ATOMIC_RELAXED);
+	st->filtered = __atomic_load_n(&s->tables[i].filtered, __ATOMIC_RELAXED);
+	st->rejected = __atomic_load_n(&s->tables[i].rejected, __ATOMIC_RELAXED);
+}
+
+int
+store_failing(struct store *s)
+{
+	return __atomic_load_n(&s->failing, __ATOMIC_RELAXED);
+}
+
+/* Files a message that did not fit its table in dead_letters. */
+static int
+dead_letter(struct store *s, struct stable *st, const struct tbl_msg *m,
+    const char *why)
+{
+	sqlite3_stmt *d = s->dead;
+	int r;
+
+	sqlite3_bind_int64(d, 1, (sqlite3_int64)m->time_ms);
+	sqlite3_bind_text(d, 2, tbl_name(st->t), -1, SQLITE_STATIC);
+	sqlite3_bind_text(d, 3, m->topic, (int)m->topic_len, SQLITE_STATIC);
+	sqlite3_bind_blob(d, 4, m->payload, m->payload_len > DEAD_PAYLOAD ?
+	    DEAD_PAYLOAD : (int)m->payload_len, SQLITE_STATIC);
+	sqlite3_bind_int64(d, 5, (sqlite3_int64)m->payload_len);
+	sqlite3_bind_text(d, 6, why, -1, SQLITE_STATIC);
+	r = sqlite3_step(d);
+	sqlite3_reset(d);
+	if (r != SQLITE_DONE)
+		return -1;
+	st->b_rejected++;
+	snprintf(st->last_topic, sizeof(st->last_topic), "%.*s",
+	    (int)m->topic_len, m->topic);
+	snprintf(st->last_why, sizeof(st->last_why), "%s", why);
+	return 0;
+}
+
+/*
+ * Applies one operation inside the open transaction. -1 when the
+ * database failed (the batch is rolled back and retried), with SQLite's
+ * message in why.
+ */
+static int
+op_apply(struct store *s, struct op *o, char *why, size_t whysz)
 {
 	sqlite3_stmt	*st = s->stmt[o->type];
 	const char	*b = o->data + o->alen + 1;
 	const char	*c = b + o->blen + 1;
+	int		 r;
 
+	if (o->type == OP_ROW) {
+		struct stable *t = &s->tables[o->table];
+		struct tbl_msg m = {
+			.topic = o->data, .topic_len = o->alen,
+			.payload = c, .payload_len = o->clen,
+			.qos = o->qos, .retain = o->retain, .time_ms = o->time_ms,
+			.client_id = o->blen > 0 ? b : NULL,
+		};
+		char reason[256];
+
+		switch (tbl_insert(t->t, &m, reason, sizeof(reason))) {
+		case TBL_ROW:
+			t->b_rows++;
+			return 0;
+		case TBL_FILTERED:
+			t->b_filtered++;
+			return 0;
+		case TBL_REJECTED:
+			if (dead_letter(s, t, &m, reason) == 0)
+				return 0;
+			snprintf(why, whysz, "dead_letters: %s",
+			    sqlite3_errmsg(s->db));
+			return -1;
+		case TBL_ERROR:
+			snprintf(why, whysz, "table %s: %s", tbl_name(t->t), reason);
+			return -1;
+		}
+	}
 	sqlite3_bind_text(st, 1, o->data, (int)o->alen, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, b, (int)o->blen, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, c, (int)o->clen, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, o->qos);
 	sqlite3_bind_int(st, 5, o->retain);
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)o->time_ms);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		log_error("store", NULL, "%s: %s", op_sql[o->type],
-		    sqlite3_errmsg(s->db));
+	r = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	if (r == SQLITE_DONE)
+		return 0;
+	if ((sqlite3_errcode(s->db) & 0xff) == SQLITE_CONSTRAINT) {
+		/* Not the disk's fault: retrying would not help. */
+		log_error("store", NULL, "%s: %s", op_sql[o->type],
+		    sqlite3_errmsg(s->db));
+		return 0;
+	}
+	snprintf(why, whysz, "%s", sqlite3_errmsg(s->db));
+	return -1;
 }
 
-/* Commits a batch; on failure retries with backoff, keeping the batch. */
+/* After a commit: the batch's counts become visible; rejects are logged. */
+static void
+tables_committed(struct store *s)
+{
+	uint64_t now = mono_ms();
+
+	for (size_t i = 0; i < s->ntables; i++) {
+		struct stable *t = &s->tables[i];
+		uint64_t total;
+
+		__atomic_add_fetch(&t->rows, t->b_rows, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&t->filtered, t->b_filtered, __ATOMIC_RELAXED);
+		total = __atomic_add_fetch(&t->rejected, t->b_rejected,
+		    __ATOMIC_RELAXED);
+		t->b_rows = t->b_filtered = t->b_rejected = 0;
+		if (total == t->logged || (t->logged > 0 && now < t->log_ms + 60000))
+			continue;
+		if (t->logged == 0)
+			log_warn("rules", tbl_name(t->t), "a message on %s went to "
+			    "dead_letters: %s", t->last_topic, t->last_why);
+		else
+			log_warn("rules", tbl_name(t->t), "%llu more messages went "
+			    "to dead_letters in the last %llu s (%llu in all; the "
+			    "latest on %s: %s)", (unsigned long long)(total -
+			    t->logged), (unsigned long long)(now - t->log_ms) / 1000,
+			    (unsigned long long)total, t->last_topic, t->last_why);
+		t->logged = total;
+		t->log_ms = now;
+	}
+}
+
+static void
+tables_rolled_back(struct store *s)
+{
+	for (size_t i = 0; i < s->ntables; i++)
+		s->tables[i].b_rows = s->tables[i].b_filtered =
+		    s->tables[i].b_rejected = 0;
+}
+
+/* Sleeps for the retry backoff; returns early when stopping. */
+static void
+backoff_sleep(unsigned *ms)
+{
+	struct timespec ts = { *ms / 1000, (long)(*ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+	if (*ms < 5000)
+		*ms *= 2;
+}
+
+/*
+ * Commits a batch; on failure (a full disk, a read-only or locked file)
+ * rolls back and retries with backoff, keeping the batch, while the
+ * queue holds what comes next. Once stopping, it gives up after a few
+ * more tries, saying how much was not written.
+ */
 static void
 commit_batch(struct store *s, struct op **ops, size_t n)
 {
-	char		 why[256];
+	char		 why[512];
 	unsigned	 backoff_ms = 100;
+	int		 tries = 0, ok;
 
 	for (;;) {
+		ok = 0;
 		if (exec_sql(s->db, "BEGIN", why, sizeof(why)) == 0) {
-			for (size_t i = 0; i < n; i++)
-				if (ops[i]->type != OP_BARRIER)
-					op_apply(s, ops[i]);
-			if (exec_sql(s->db, "COMMIT", why, sizeof(why)) == 0)
-				break;
-			exec_sql(s->db, "ROLLBACK", why + 128, 128);
+			size_t i;
+
+			for (i = 0; i < n; i++)
+				if (ops[i]->type != OP_BARRIER &&
+				    op_apply(s, ops[i], why, sizeof(why)) == -1)
+					break;
+			if (i == n && exec_sql(s->db, "COMMIT", why,
+			    sizeof(why)) == 0)
+				ok = 1;
+			else {
+				char ignored[128];
+
+				exec_sql(s->db, "ROLLBACK", ignored, sizeof(ignored));
+			}
 		}
+		if (ok)
+			break;
+		tables_rolled_back(s);
 		if (!s->failing)
-			log_error("store", NULL, "%s: commit failed: %s: retrying",
-			    s->path, why);
-		s->failing = 1;
-		struct timespec ts = { backoff_ms / 1000,
-		    (long)(backoff_ms % 1000) * 1000000 };
-		nanosleep(&ts, NULL);
-		if (backoff_ms < 5000)
-			backoff_ms *= 2;
+			log_error("store", NULL, "%s: commit failed: %s: retrying "
+			    "(new operations wait in the queue)", s->path, why);
+		__atomic_store_n(&s->failing, 1, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&s->closing, __ATOMIC_RELAXED) && ++tries > 3) {
+			log_error("store", NULL, "%s: stopping: %zu operations not "
+			    "written: %s", s->path, n, why);
+			break;
+		}
+		backoff_sleep(&backoff_ms);
 	}
-	if (s->failing)
-		log_info("store", NULL, "%s: commits work again", s->path);
-	s->failing = 0;
+	if (ok) {
+		tables_committed(s);
+		if (s->failing)
+			log_info("store", NULL, "%s: commits work again", s->path);
+		__atomic_store_n(&s->failing, 0, __ATOMIC_RELAXED);
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (ops[i]->done != NULL)
 			ops[i]->done(ops[i]->arg);
 		free(ops[i]);
 	}
+}
+
+/*
+ * Retention, between batches: each table's expired rows go in short
+ * transactions of RETAIN_BATCH rows, a few per turn, so that readers and
+ * the next batch never wait long; dead_letters keeps its newest rows.
+ */
+static void
+upkeep(struct store *s)
+{
+	uint64_t	now = wall_ms();
+	char		why[256], ignored[128];
+
+	for (size_t i = 0; i < s->ntables; i++) {
+		struct tbl *t = s->tables[i].t;
+		long n = RETAIN_BATCH;
+
+		if (!tbl_has_retention(t))
+			continue;
+		for (int turn = 0; turn < 10 && n == RETAIN_BATCH; turn++) {
+			if (exec_sql(s->db, "BEGIN", why, sizeof(why)) == -1)
+				break;
+			n = tbl_retain(t, now, RETAIN_BATCH, why, sizeof(why));
+			if (n < 0 || exec_sql(s->db, "COMMIT", why,
+			    sizeof(why)) == -1) {
+				exec_sql(s->db, "ROLLBACK", ignored, sizeof(ignored));
+				log_debug("rules", tbl_name(t), "retention: %s: "
+				    "retrying later", why);
+				break;
+			}
+		}
+	}
+	if (s->ntables > 0 && sqlite3_step(s->dead_trim) != SQLITE_DONE)
+		log_debug("store", NULL, "dead_letters: %s", sqlite3_errmsg(s->db));
+	if (s->ntables > 0)
+		sqlite3_reset(s->dead_trim);
+}
+
+/* Runs upkeep when it is due; returns ms until it is due again, or -1. */
+static int
+upkeep_due(struct store *s)
+{
+	uint64_t now = mono_ms();
+
+	if (s->ntables == 0)
+		return -1;
+	if (now >= s->next_upkeep_ms) {
+		upkeep(s);
+		s->next_upkeep_ms = now + UPKEEP_MS;
+		return UPKEEP_MS;
+	}
+	return (int)(s->next_upkeep_ms - now);
 }
 
 /* The writer thread: gathers a batch by count or time, commits it. */
@@ -280,9 +558,16 @@ store_main(void *arg)
 	struct op	**ops = xcalloc(cap, sizeof(*ops));
 
 	for (;;) {
-		n = queue_pop_wait(s->q, (void **)ops, cap, -1);
-		if (n == 0)
-			break;		/* closed and empty */
+		n = queue_pop_wait(s->q, (void **)ops, cap, upkeep_due(s));
+		if (n == 0) {
+			struct queue_stats qs;
+
+			queue_get_stats(s->q, &qs);
+			if (__atomic_load_n(&s->closing, __ATOMIC_RELAXED) &&
+			    qs.depth == 0)
+				break;		/* closed and empty */
+			continue;
+		}
 		uint64_t deadline = mono_ms() + s->batch_ms;
 		int barrier = 0;
 
@@ -303,6 +588,8 @@ store_main(void *arg)
 			n += got;
 		}
 		commit_batch(s, ops, n);
+		if (s->ntables > 0 && mono_ms() >= s->next_upkeep_ms)
+			upkeep_due(s);
 	}
 	free(ops);
 	return NULL;
@@ -328,6 +615,7 @@ store_stop(struct store *s)
 	if (s == NULL || !s->running)
 		return;
 	queue_close(s->q);
+	__atomic_store_n(&s->closing, 1, __ATOMIC_RELAXED);
 	pthread_join(s->thread, NULL);
 	s->running = 0;
 }
@@ -340,6 +628,11 @@ store_free(struct store *s)
 	store_stop(s);
 	for (int i = 0; i < OP_NTYPES; i++)
 		sqlite3_finalize(s->stmt[i]);
+	sqlite3_finalize(s->dead);
+	sqlite3_finalize(s->dead_trim);
+	for (size_t i = 0; i < s->ntables; i++)
+		tbl_close(s->tables[i].t);
+	free(s->tables);
 	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
 		log_error("store", NULL, "%s: close: %s", s->path,
 		    sqlite3_errmsg(s->db));
@@ -349,8 +642,9 @@ store_free(struct store *s)
 }
 
 /* Queues an operation with up to three byte strings (copied). */
-static void
-op_push(struct store *s, enum op_type type, const char *a, size_t alen,
+static int
+op_push(struct store *s, enum op_type type, unsigned table, const char *a,
+    size_t alen,
     const char *b, size_t blen, const void *c, size_t clen, int qos,
     int retain, uint64_t time_ms)
 {
@@ -358,6 +652,7 @@ op_push(struct store *s, enum op_type type, const char *a, size_t alen,
 	char *p = o->data;
 
 	o->type = type;
+	o->table = table;
 	o->qos = qos;
 	o->retain = retain;
 	o->time_ms = time_ms;
@@ -379,63 +674,75 @@ op_push(struct store *s, enum op_type type, const char *a, size_t alen,
 	if (queue_push(s->q, o, 0) == -1) {
 		uint64_t d = store_dropped(s);
 
-		if ((d & (d - 1)) == 0)
+		if (type != OP_ROW && (d & (d - 1)) == 0)
 			log_error("store", NULL, "queue full: %llu operations "
 			    "dropped so far", (unsigned long long)d);
 		free(o);
+		return -1;
 	}
+	return 0;
+}
+
+int
+store_row(struct store *s, unsigned table, const char *topic, size_t tlen,
+    const void *payload, size_t len, int qos, int retain, uint64_t time_ms,
+    const char *client_id)
+{
+	return op_push(s, OP_ROW, table, topic, tlen, client_id ? client_id : "",
+	    client_id ? strlen(client_id) : 0, payload, len, qos, retain, time_ms);
 }
 
 void
 store_retain_set(struct store *s, const char *topic, size_t tlen,
     const void *payload, size_t len, int qos, uint64_t time_ms)
 {
-	op_push(s, OP_RETAIN_SET, topic, tlen, "", 0, payload, len, qos, 0, time_ms);
+	op_push(s, OP_RETAIN_SET, 0, topic, tlen, "", 0, payload, len, qos, 0,
+	    time_ms);
 }
 
 void
 store_retain_delete(struct store *s, const char *topic, size_t tlen)
 {
-	op_push(s, OP_RETAIN_DELETE, topic, tlen, "", 0, "", 0, 0, 0, 0);
+	op_push(s, OP_RETAIN_DELETE, 0, topic, tlen, "", 0, "", 0, 0, 0, 0);
 }
 
 void
 store_session_put(struct store *s, const char *id)
 {
-	op_push(s, OP_SESSION_PUT, id, strlen(id), "", 0, "", 0, 0, 0, wall_ms());
+	op_push(s, OP_SESSION_PUT, 0, id, strlen(id), "", 0, "", 0, 0, 0, wall_ms());
 }
 
 void
 store_session_delete(struct store *s, const char *id)
 {
-	op_push(s, OP_SESSION_DELETE, id, strlen(id), "", 0, "", 0, 0, 0, 0);
+	op_push(s, OP_SESSION_DELETE, 0, id, strlen(id), "", 0, "", 0, 0, 0, 0);
 }
 
 void
 store_sub_put(struct store *s, const char *id, const char *filter, size_t flen,
     int qos)
 {
-	op_push(s, OP_SUB_PUT, id, strlen(id), filter, flen, "", 0, qos, 0, 0);
+	op_push(s, OP_SUB_PUT, 0, id, strlen(id), filter, flen, "", 0, qos, 0, 0);
 }
 
 void
 store_sub_delete(struct store *s, const char *id, const char *filter, size_t flen)
 {
-	op_push(s, OP_SUB_DELETE, id, strlen(id), filter, flen, "", 0, 0, 0, 0);
+	op_push(s, OP_SUB_DELETE, 0, id, strlen(id), filter, flen, "", 0, 0, 0, 0);
 }
 
 void
 store_smsg_add(struct store *s, const char *id, const char *topic, size_t tlen,
     const void *payload, size_t len, int qos, int retain)
 {
-	op_push(s, OP_SMSG_ADD, id, strlen(id), topic, tlen, payload, len, qos,
+	op_push(s, OP_SMSG_ADD, 0, id, strlen(id), topic, tlen, payload, len, qos,
 	    retain, 0);
 }
 
 void
 store_smsg_clear(struct store *s, const char *id)
 {
-	op_push(s, OP_SMSG_CLEAR, id, strlen(id), "", 0, "", 0, 0, 0, 0);
+	op_push(s, OP_SMSG_CLEAR, 0, id, strlen(id), "", 0, "", 0, 0, 0, 0);
 }
 
 void
