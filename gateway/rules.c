@@ -5,8 +5,9 @@
  * messages replayed on subscribe are skipped: they were recorded when
  * they were published, and a restart must not write them again.
  *
- * The counters of each table are published every 10 s, retained, on
- * $SYS/fieldmq/tables/<name>.
+ * The counters of each table are published every broker.sys_interval,
+ * retained, on $SYS/fieldmq/tables/<name>; a full store queue is logged
+ * at most that often.
  */
 #include "config.h"
 
@@ -22,8 +23,6 @@
 #include "rules.h"
 #include "store.h"
 #include "util.h"
-
-#define STATS_MS	10000
 
 struct rtable {
 	struct rules		*r;
@@ -42,13 +41,15 @@ struct rules {
 	struct rtable		*t;
 	size_t			 n;
 	struct loop_timer	*stats;
+	uint64_t		 interval_ms;
 };
 
 static void
 log_drops(struct rtable *t, uint64_t now)
 {
 	if (t->dropped == t->dropped_logged ||
-	    (t->dropped_logged > 0 && now < t->dropped_log_ms + STATS_MS))
+	    (t->dropped_logged > 0 && now < t->dropped_log_ms +
+	    t->r->interval_ms))
 		return;
 	log_error("rules", t->cfg->name, "the store's queue is full (the "
 	    "database is slow or failing): %" PRIu64 " message%s not written "
@@ -128,7 +129,10 @@ rules_start(const struct fmq_config *cfg, struct loop *loop,
 		    ", with retention" : "");
 	}
 	r->stats = loop_timer_new(loop, on_stats, r);
-	loop_timer_arm(r->stats, STATS_MS, STATS_MS);
+	if ((r->interval_ms = cfg->broker.sys_interval_ms) > 0)
+		loop_timer_arm(r->stats, r->interval_ms, r->interval_ms);
+	else
+		r->interval_ms = 10000;		/* for the log only */
 	return r;
 }
 

@@ -406,15 +406,11 @@ tables_committed(struct store *s)
 		t->b_rows = t->b_filtered = t->b_rejected = 0;
 		if (total == t->logged || (t->logged > 0 && now < t->log_ms + 60000))
 			continue;
-		if (t->logged == 0)
-			log_warn("rules", tbl_name(t->t), "a message on %s went to "
-			    "dead_letters: %s", t->last_topic, t->last_why);
-		else
-			log_warn("rules", tbl_name(t->t), "%llu more messages went "
-			    "to dead_letters in the last %llu s (%llu in all; the "
-			    "latest on %s: %s)", (unsigned long long)(total -
-			    t->logged), (unsigned long long)(now - t->log_ms) / 1000,
-			    (unsigned long long)total, t->last_topic, t->last_why);
+		log_warn("rules", tbl_name(t->t), "%llu message%s went to "
+		    "dead_letters%s (%llu in all; the latest on %s: %s)",
+		    (unsigned long long)(total - t->logged), total - t->logged == 1 ?
+		    "" : "s", t->logged == 0 ? "" : " in the last minute",
+		    (unsigned long long)total, t->last_topic, t->last_why);
 		t->logged = total;
 		t->log_ms = now;
 	}
