@@ -66,6 +66,18 @@ int		 broker_client_publish(struct broker_client *, const char *topic,
 		    const void *payload, size_t len, uint8_t qos, int retain);
 
 /*
+ * Durable deliveries. An in-process subscriber that writes a QoS 1/2
+ * message somewhere durable calls broker_hold() in its callback; the
+ * publisher's PUBACK (PUBREC) then waits until broker_release() was
+ * called for every hold on the message, from any thread. NULL (nothing
+ * to release) when nobody waits: QoS 0, or an in-process publisher.
+ */
+struct broker_hold;
+struct broker_hold *broker_hold(struct broker *);
+/* Any thread; accepts NULL. */
+void		 broker_release(struct broker_hold *);
+
+/*
  * From any thread: queues a publish for the loop (copied). Returns -1 when
  * the inbound queue is full; the drop is counted.
  */

@@ -5,6 +5,12 @@
  * messages replayed on subscribe are skipped: they were recorded when
  * they were published, and a restart must not write them again.
  *
+ * A QoS 1 or 2 message from a network client is acknowledged (PUBACK,
+ * PUBREC) only once its row, or its dead letter, is committed: a crash
+ * or a power cut loses nothing that was acknowledged. A message refused
+ * because the store's queue is full is acknowledged and counted as
+ * dropped (MQTT 3.1.1 has no negative acknowledgement).
+ *
  * The counters of each table are published every broker.sys_interval,
  * retained, on $SYS/fieldmq/tables/<name>; a full store queue is logged
  * at most that often.
@@ -60,15 +66,26 @@ log_drops(struct rtable *t, uint64_t now)
 }
 
 static void
+release(void *arg)
+{
+	broker_release(arg);
+}
+
+static void
 on_message(const struct broker_message *m, void *arg)
 {
 	struct rtable *t = arg;
 
+	struct broker_hold *h;
+
 	if (m->retain)
 		return;		/* a replay on subscribe */
+	/* A QoS 1/2 publisher gets its PUBACK once the row is committed. */
+	h = m->qos > 0 ? broker_hold(t->r->broker) : NULL;
 	if (store_row(t->r->store, t->idx, m->topic, m->topic_len, m->payload,
 	    m->payload_len, m->qos, m->published_retain, m->time_ms,
-	    m->client_id) == -1) {
+	    m->client_id, h ? release : NULL, h) == -1) {
+		broker_release(h);
 		t->dropped++;
 		log_drops(t, loop_now(t->r->loop));
 	}

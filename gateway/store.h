@@ -37,10 +37,16 @@ uint64_t	 store_dropped(struct store *);
  */
 int		 store_tables(struct store *, const struct cfg_table *, size_t n,
 		    char *err, size_t errsz);
-/* Queues a message for table i (copied); -1 when the queue is full. */
+/*
+ * Queues a message for table i (copied); -1 when the queue is full.
+ * done(arg), if not NULL, is called on the writer thread once the row
+ * (or its dead letter) is committed, or given up at a stop; a waiting
+ * done makes the writer commit as soon as its queue is empty.
+ */
 int		 store_row(struct store *, unsigned table, const char *topic,
 		    size_t tlen, const void *payload, size_t len, int qos,
-		    int retain, uint64_t time_ms, const char *client_id);
+		    int retain, uint64_t time_ms, const char *client_id,
+		    void (*done)(void *), void *arg);
 /* Committed counts of table i: rows written, filtered out by where:, and
  * rejected to dead_letters. */
 struct store_table_stats {

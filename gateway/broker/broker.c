@@ -20,6 +20,7 @@
 
 #define RBUF_SIZE	(64 * 1024)
 #define INBOUND_CAP	65536
+#define RELEASED_CAP	(1u << 20)	/* acknowledgements waiting for the loop */
 #define SWEEP_MS	500
 
 struct broker_client {
@@ -106,6 +107,7 @@ broker_new(struct loop *loop, const struct fmq_config *cfg, struct store *store)
 	b->rbuf = xmalloc(RBUF_SIZE);
 	b->inbound = queue_new("broker-inbound", INBOUND_CAP, QUEUE_REJECT,
 	    batch_free_item);
+	b->released = queue_new("broker-acks", RELEASED_CAP, QUEUE_REJECT, free);
 	b->store = store;
 	if (store != NULL)
 		broker_load(b);
@@ -210,6 +212,14 @@ on_sys(struct loop *l, struct loop_timer *t, void *arg)
 	broker_flush(arg);
 }
 
+/* Acknowledgements whose holds other threads released. */
+static void
+on_released(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	hold_released(arg);
+	broker_flush(arg);
+}
+
 /* Routes the publishes that other threads posted. */
 static void
 on_inbound(struct loop *l, int fd, uint32_t events, void *arg)
@@ -276,7 +286,9 @@ broker_start(struct broker *b)
 		loop_timer_arm(b->sys, b->lim.sys_interval_ms,
 		    b->lim.sys_interval_ms);
 	}
-	if (loop_add_fd(b->loop, queue_fd(b->inbound), EPOLLIN, on_inbound, b) == -1)
+	if (loop_add_fd(b->loop, queue_fd(b->inbound), EPOLLIN, on_inbound, b) == -1 ||
+	    loop_add_fd(b->loop, queue_fd(b->released), EPOLLIN, on_released,
+	    b) == -1)
 		return -1;
 	return 0;
 }
@@ -294,6 +306,8 @@ broker_stop(struct broker *b)
 	broker_save_sessions(b);
 	if (b->inbound != NULL)
 		loop_del_fd(b->loop, queue_fd(b->inbound));
+	if (b->released != NULL)
+		loop_del_fd(b->loop, queue_fd(b->released));
 	loop_timer_free(b->sweep);
 	loop_timer_free(b->sys);
 	b->sweep = b->sys = NULL;
@@ -326,6 +340,8 @@ broker_free(struct broker *b)
 		msg_unref(b->wills[i]);
 	free(b->wills);
 	queue_free(b->inbound);
+	/* Every connection is closed: what is left was orphaned. */
+	queue_free(b->released);
 	free(b->match);
 	free(b->rbuf);
 	free(b);

@@ -95,6 +95,7 @@ conn_close(struct conn *c, const char *why, int publish_will)
 		log_info("broker", c->l->name, "connection from %s closed: %s",
 		    c->addr, why);
 	c->will = NULL;
+	hold_conn_closed(c);
 	if (s != NULL) {
 		s->conn = NULL;
 		s->offline_since = loop_now(b->loop);
@@ -323,23 +324,22 @@ handle_publish(struct conn *c, const struct mqtt_frame *f, const uint8_t *body)
 	b->st.msgs_received++;
 	if (p.qos == 2 && session_qos2_seen(s, p.id)) {
 		/* A repeat of a QoS 2 message already routed: not again. */
-		mqtt_encode_ack(&c->out, MQTT_PUBREC, p.id);
-		conn_mark_dirty(c);
+		hold_begin(b, c);
+		hold_end(b, c, MQTT_PUBREC, p.id);
 		return;
 	}
 	m = msg_new(p.topic.p, p.topic.len, p.payload, p.payload_len, p.qos,
 	    p.retain);
 	m->time_ms = wall_ms();
 	m->origin = s;
+	if (p.qos > 0)
+		hold_begin(b, c);
 	if (p.retain)
 		broker_retain(b, m);
 	broker_route(b, m, s->id);
 	msg_unref(m);
-	if (p.qos > 0 && c->state == CONN_ACTIVE) {
-		mqtt_encode_ack(&c->out, p.qos == 1 ? MQTT_PUBACK : MQTT_PUBREC,
-		    p.id);
-		conn_mark_dirty(c);
-	}
+	if (p.qos > 0)
+		hold_end(b, c, p.qos == 1 ? MQTT_PUBACK : MQTT_PUBREC, p.id);
 }
 
 /* SUBSCRIBE: grant, SUBACK, then the retained messages. */

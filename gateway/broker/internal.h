@@ -115,6 +115,7 @@ struct conn {
 	int		 dirty;		/* on the flush list */
 	struct conn	*next_dirty;
 	struct conn	*prev, *next;	/* every connection */
+	struct broker_hold *acks, *acks_tail;	/* acknowledgements in order */
 	char		 addr[48];
 };
 
@@ -165,6 +166,9 @@ struct broker {
 	uint64_t		 sweeps;
 	struct loop_timer	*sys;
 	struct queue		*inbound;	/* broker_post() from other threads */
+	struct queue		*released;	/* holds released by other threads */
+	struct conn		*hold_conn;	/* the publisher a hold would wait for */
+	struct broker_hold	*hold;		/* the hold of the publish being routed */
 	uint64_t		 post_dropped;	/* extra drops of refused batches (atomic) */
 	uint64_t		 started;
 	struct broker_stats	 st;
@@ -237,6 +241,17 @@ void		 listener_close(struct listener *);
 /* Publishes a will at the next flush (its reference is taken). */
 void		 broker_queue_will(struct broker *, struct msg *);
 /* Routes m (the caller keeps its reference) to every matching subscriber. */
+/*
+ * Holds (hold.c): around the routing of a QoS 1/2 PUBLISH from c,
+ * hold_begin() lets subscribers take holds and hold_end() sends the
+ * acknowledgement, at once or after the last release, in order.
+ */
+void		 hold_begin(struct broker *, struct conn *);
+void		 hold_end(struct broker *, struct conn *, uint8_t type, uint16_t id);
+void		 hold_conn_closed(struct conn *);
+/* Handles the holds released by other threads (loop thread). */
+void		 hold_released(struct broker *);
+
 /* Routes m; from is the publisher's client id (NULL if none) for
  * in-process subscribers. */
 void		 broker_route(struct broker *, struct msg *, const char *from);

@@ -565,10 +565,15 @@ store_main(void *arg)
 			continue;
 		}
 		uint64_t deadline = mono_ms() + s->batch_ms;
-		int barrier = 0;
+		int barrier = 0, waited = 0;
 
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
 			barrier |= ops[i]->type == OP_BARRIER;
+			waited |= ops[i]->done != NULL;
+		}
+		/* Until batch_rows or batch_time; but when someone waits for
+		 * this batch (a publisher's PUBACK) and nothing more is queued,
+		 * now: under load, batches still fill up meanwhile. */
 		while (n < cap && !barrier) {
 			uint64_t now = mono_ms();
 			size_t got;
@@ -576,11 +581,13 @@ store_main(void *arg)
 			if (now >= deadline)
 				break;
 			got = queue_pop_wait(s->q, (void **)ops + n, cap - n,
-			    (int)(deadline - now));
+			    waited ? 0 : (int)(deadline - now));
 			if (got == 0)
 				break;
-			for (size_t i = n; i < n + got; i++)
+			for (size_t i = n; i < n + got; i++) {
 				barrier |= ops[i]->type == OP_BARRIER;
+				waited |= ops[i]->done != NULL;
+			}
 			n += got;
 		}
 		commit_batch(s, ops, n);
@@ -642,7 +649,7 @@ static int
 op_push(struct store *s, enum op_type type, unsigned table, const char *a,
     size_t alen,
     const char *b, size_t blen, const void *c, size_t clen, int qos,
-    int retain, uint64_t time_ms)
+    int retain, uint64_t time_ms, void (*done)(void *), void *arg)
 {
 	struct op *o = xmalloc(sizeof(*o) + alen + blen + clen + 3);
 	char *p = o->data;
@@ -652,8 +659,8 @@ op_push(struct store *s, enum op_type type, unsigned table, const char *a,
 	o->qos = qos;
 	o->retain = retain;
 	o->time_ms = time_ms;
-	o->done = NULL;
-	o->arg = NULL;
+	o->done = done;
+	o->arg = arg;
 	o->alen = alen;
 	o->blen = blen;
 	o->clen = clen;
@@ -682,10 +689,11 @@ op_push(struct store *s, enum op_type type, unsigned table, const char *a,
 int
 store_row(struct store *s, unsigned table, const char *topic, size_t tlen,
     const void *payload, size_t len, int qos, int retain, uint64_t time_ms,
-    const char *client_id)
+    const char *client_id, void (*done)(void *), void *arg)
 {
 	return op_push(s, OP_ROW, table, topic, tlen, client_id ? client_id : "",
-	    client_id ? strlen(client_id) : 0, payload, len, qos, retain, time_ms);
+	    client_id ? strlen(client_id) : 0, payload, len, qos, retain, time_ms,
+	    done, arg);
 }
 
 void
@@ -693,38 +701,44 @@ store_retain_set(struct store *s, const char *topic, size_t tlen,
     const void *payload, size_t len, int qos, uint64_t time_ms)
 {
 	op_push(s, OP_RETAIN_SET, 0, topic, tlen, "", 0, payload, len, qos, 0,
-	    time_ms);
+	    time_ms, NULL,
+	    NULL);
 }
 
 void
 store_retain_delete(struct store *s, const char *topic, size_t tlen)
 {
-	op_push(s, OP_RETAIN_DELETE, 0, topic, tlen, "", 0, "", 0, 0, 0, 0);
+	op_push(s, OP_RETAIN_DELETE, 0, topic, tlen, "", 0, "", 0, 0, 0, 0, NULL,
+	    NULL);
 }
 
 void
 store_session_put(struct store *s, const char *id)
 {
-	op_push(s, OP_SESSION_PUT, 0, id, strlen(id), "", 0, "", 0, 0, 0, wall_ms());
+	op_push(s, OP_SESSION_PUT, 0, id, strlen(id), "", 0, "", 0, 0, 0, wall_ms(), NULL,
+	    NULL);
 }
 
 void
 store_session_delete(struct store *s, const char *id)
 {
-	op_push(s, OP_SESSION_DELETE, 0, id, strlen(id), "", 0, "", 0, 0, 0, 0);
+	op_push(s, OP_SESSION_DELETE, 0, id, strlen(id), "", 0, "", 0, 0, 0, 0, NULL,
+	    NULL);
 }
 
 void
 store_sub_put(struct store *s, const char *id, const char *filter, size_t flen,
     int qos)
 {
-	op_push(s, OP_SUB_PUT, 0, id, strlen(id), filter, flen, "", 0, qos, 0, 0);
+	op_push(s, OP_SUB_PUT, 0, id, strlen(id), filter, flen, "", 0, qos, 0, 0, NULL,
+	    NULL);
 }
 
 void
 store_sub_delete(struct store *s, const char *id, const char *filter, size_t flen)
 {
-	op_push(s, OP_SUB_DELETE, 0, id, strlen(id), filter, flen, "", 0, 0, 0, 0);
+	op_push(s, OP_SUB_DELETE, 0, id, strlen(id), filter, flen, "", 0, 0, 0, 0, NULL,
+	    NULL);
 }
 
 void
@@ -732,13 +746,15 @@ store_smsg_add(struct store *s, const char *id, const char *topic, size_t tlen,
     const void *payload, size_t len, int qos, int retain)
 {
 	op_push(s, OP_SMSG_ADD, 0, id, strlen(id), topic, tlen, payload, len, qos,
-	    retain, 0);
+	    retain, 0, NULL,
+	    NULL);
 }
 
 void
 store_smsg_clear(struct store *s, const char *id)
 {
-	op_push(s, OP_SMSG_CLEAR, 0, id, strlen(id), "", 0, "", 0, 0, 0, 0);
+	op_push(s, OP_SMSG_CLEAR, 0, id, strlen(id), "", 0, "", 0, 0, 0, 0, NULL,
+	    NULL);
 }
 
 void

@@ -362,7 +362,7 @@ run_store(uint64_t n, int run, struct result *res)
 		uint64_t ms = wall_now_ms();
 
 		while (store_row(s, 0, topics[d], strlen(topics[d]), payloads[v],
-		    PAYLOAD_LEN, 0, 0, ms, "bench") == -1) {
+		    PAYLOAD_LEN, 0, 0, ms, "bench", NULL, NULL) == -1) {
 			retries++;
 			nanosleep(&pause, NULL);
 		}

@@ -1,8 +1,10 @@
 #!/bin/bash
 # The rule engine when things go wrong: kill -9 in the middle of a write
-# burst leaves a consistent database that the next start uses; a database
-# locked by another process delays rows (retried with backoff, the broker
-# serving all along) but loses none.
+# burst leaves a consistent database that the next start uses, holding
+# every QoS 1 message that was acknowledged; a database locked by another
+# process delays rows (retried with backoff, the broker serving all
+# along) but loses none, and QoS 1 publishers get their PUBACK only once
+# their row is written.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 command -v mosquitto_pub >/dev/null || fail "mosquitto-clients is needed"
@@ -39,7 +41,7 @@ YAML
 
 seq 1 50000 | sed 's/.*/{"value": &}/' >"$TMP/burst"
 start_fieldmqd "$TMP/fieldmq.yaml"
-mosquitto_pub "${H[@]}" -q 1 -t plant/burst -l <"$TMP/burst" &
+mosquitto_pub "${H[@]}" -q 0 -t plant/burst -l <"$TMP/burst" &
 pub=$!
 track "$pub"
 # Kill in the middle: once some rows are committed, well before the end.
@@ -59,12 +61,38 @@ n=$(q 'SELECT count(*) FROM readings')
 # Rows are committed in order, whole batches: 1..n with no holes.
 [ "$(q 'SELECT min(value), max(value), count(DISTINCT value) FROM readings')" = "1|$n|$n" ] ||
 	fail "rows after kill -9: $(q 'SELECT min(value), max(value), count(*) FROM readings')"
-ok "kill -9 during a burst of 50000 QoS 1 messages: $n rows, in order, no holes, integrity_check ok"
+ok "kill -9 during a burst of 50000 messages: $n rows, in order, no holes, integrity_check ok"
 
 start_fieldmqd "$TMP/fieldmq.yaml"
 mosquitto_pub "${H[@]}" -q 1 -t plant/after -m '{"value": -1}'
-wait_rows "SELECT count(*) FROM readings WHERE device = 'after'" 1
-ok "the next start uses the database and writes on"
+[ "$(q "SELECT count(*) FROM readings WHERE device = 'after'")" = 1 ] ||
+	fail "a QoS 1 publish was acknowledged before its row was written"
+ok "the next start uses the database; a QoS 1 PUBACK means the row is written"
+
+# One QoS 1 publish after another, each acknowledged; kill -9 at some point.
+(
+	for i in $(seq 1 100000); do
+		mosquitto_pub "${H[@]}" -q 1 -t plant/acked -m "{\"value\": $i}" 2>/dev/null || break
+		echo "$i" >"$TMP/acked"
+	done
+) &
+loop=$!
+track "$loop"
+i=0
+until [ "$(cat "$TMP/acked" 2>/dev/null || echo 0)" -gt 200 ]; do
+	[ "$i" -lt 300 ] || fail "the QoS 1 publishes do not get through"
+	sleep 0.05
+	i=$((i + 1))
+done
+kill -9 "$FIELDMQD_PID"
+wait_exit "$FIELDMQD_PID" 5
+wait_exit "$loop" 20
+acked=$(cat "$TMP/acked")
+[ "$(q "SELECT count(DISTINCT value) FROM readings WHERE device = 'acked' AND value <= $acked")" = "$acked" ] ||
+	fail "acknowledged $acked, in the database: $(q "SELECT count(*) FROM readings WHERE device = 'acked'")"
+[ "$(q 'PRAGMA integrity_check')" = ok ] || fail "integrity_check"
+ok "kill -9 during QoS 1 publishing: all $acked acknowledged messages are rows"
+start_fieldmqd "$TMP/fieldmq.yaml"
 
 # Another process holds the write lock for 3 s (longer than busy_timeout).
 sqlite3 "$DB" >/dev/null <<'SQL' &
@@ -76,8 +104,11 @@ locker=$!
 track "$locker"
 sleep 0.5
 for i in $(seq 1 20); do
-	mosquitto_pub "${H[@]}" -q 1 -t plant/locked -m "{\"value\": $i}"
+	mosquitto_pub "${H[@]}" -q 0 -t plant/locked -m "{\"value\": $i}"
 done
+mosquitto_pub "${H[@]}" -q 1 -t plant/locked -m '{"value": 21}' &
+waiter=$!
+track "$waiter"
 wait_for_match "$TMP/fieldmqd.log" "commit failed: .*database is locked: retrying"
 mosquitto_sub "${H[@]}" -t 'plant/#' -C 1 -W 5 -E >/dev/null ||
 	fail "the broker does not serve while the database is locked"
@@ -87,10 +118,13 @@ sleep 0.3
 mosquitto_pub "${H[@]}" -t plant/live -m '{"value": 0}'
 wait_exit "$live" 6
 [ "$(cat "$TMP/live")" = '{"value": 0}' ] || fail "no live delivery while locked"
+alive "$waiter" || fail "a QoS 1 publisher got its PUBACK while the row could not be written"
 alive "$locker" || fail "the lock ended before the checks: nothing was tested"
-ok "a database locked by another process: commits fail and are retried; the broker delivers meanwhile"
+ok "a database locked by another process: commits fail and are retried; the broker delivers meanwhile; a QoS 1 publisher waits for its PUBACK"
 wait_exit "$locker" 10
-wait_rows "SELECT count(*) FROM readings WHERE device = 'locked'" 20 100
+wait_exit "$waiter" 10
+[ "$RC" = 0 ] || fail "the QoS 1 publisher failed after the lock: $RC"
+wait_rows "SELECT count(*) FROM readings WHERE device = 'locked'" 21 100
 wait_for_match "$TMP/fieldmqd.log" "commits work again"
 ok "once the lock is gone, every row that waited is written"
 stop_fieldmqd

@@ -1,7 +1,8 @@
 #!/bin/bash
 # A full disk under the database: commits fail and are retried with
-# backoff, the broker keeps serving, rows wait in the store's queue, and
-# once there is room again every one of them is written. The database
+# backoff, the broker keeps serving, QoS 0 rows wait in the store's queue,
+# a QoS 1 publisher waits for its PUBACK, and once there is room again
+# every one of them is written. The database
 # lives on a small tmpfs; without the right to mount one (not root, or a
 # container without CAP_SYS_ADMIN) the test is skipped.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
@@ -53,9 +54,14 @@ done
 dd if=/dev/zero of="$SMALL/filler" bs=64k 2>/dev/null || true
 pad=$(head -c 1000 /dev/zero | tr '\0' x)
 seq 1 1500 | sed "s/.*/{\"n\": &, \"pad\": \"$pad\"}/" >"$TMP/rows"
-mosquitto_pub "${H[@]}" -q 1 -t data/x -l <"$TMP/rows"
+mosquitto_pub "${H[@]}" -q 0 -t data/x -l <"$TMP/rows"
 wait_for_match "$TMP/fieldmqd.log" "commit failed: .*disk is full: retrying"
-ok "a full disk: the commit fails with a clear error and is retried"
+mosquitto_pub "${H[@]}" -q 1 -t data/y -m '{"n": 1501, "pad": ""}' &
+waiter=$!
+track "$waiter"
+sleep 1
+alive "$waiter" || fail "a QoS 1 publisher got its PUBACK while the disk was full"
+ok "a full disk: the commit fails with a clear error and is retried; a QoS 1 publisher waits for its PUBACK"
 
 timeout 5 mosquitto_sub "${H[@]}" -t live -C 1 -W 5 >"$TMP/live" &
 live=$!
@@ -68,15 +74,17 @@ ok "the broker keeps serving while the disk is full"
 
 rm -f "$SMALL/filler"
 i=0
-until [ "$(q 'SELECT count(*) FROM blobs' 2>/dev/null)" = 1501 ]; do
+until [ "$(q 'SELECT count(*) FROM blobs' 2>/dev/null)" = 1502 ]; do
 	[ "$i" -lt 300 ] || fail "rows after the disk had room again: $(q 'SELECT count(*) FROM blobs')"
 	sleep 0.1
 	i=$((i + 1))
 done
 wait_for_match "$TMP/fieldmqd.log" "commits work again"
-[ "$(q 'SELECT count(DISTINCT n), max(n) FROM blobs')" = "1501|1500" ] ||
+[ "$(q 'SELECT count(DISTINCT n), max(n) FROM blobs')" = "1502|1501" ] ||
 	fail "rows: $(q 'SELECT count(DISTINCT n), max(n) FROM blobs')"
-ok "once there is room, all 1500 rows that waited are written"
+wait_exit "$waiter" 10
+[ "$RC" = 0 ] || fail "the QoS 1 publisher failed: $RC"
+ok "once there is room, all 1501 rows that waited are written and the QoS 1 publisher gets its PUBACK"
 stop_fieldmqd
 [ "$(q 'PRAGMA integrity_check')" = ok ] || fail "integrity_check"
 ok "the database passes integrity_check"
