@@ -53,7 +53,8 @@
 #                    compiled into the temporary directory from
 #                    tests/bench/mqttbench.c if absent)
 #   RUNS=3           runs per QoS and configuration (the median is reported)
-#   COUNT=100000     messages per publisher (4 publishers)
+#   COUNT=250000     messages per publisher (4 publishers: 1M a run; a
+#                    shorter run measures little more than start-up)
 #   QOS="0 1"        the publishers' QoS levels to run
 #   KEEP_TMP=1       keep the temporary directory (configs, logs, databases)
 set -eu
@@ -63,7 +64,7 @@ SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
 FIELDMQD=${FIELDMQD:-$BUILD/fieldmqd}
 MQTTBENCH=${MQTTBENCH:-$BUILD/tests/bench/mqttbench}
 RUNS=${RUNS:-3}
-COUNT=${COUNT:-100000}
+COUNT=${COUNT:-250000}
 QOS=${QOS:-0 1}
 PUBS=4
 QUIET=1.0		# s without a new row after mqttbench ended: the writer is done
@@ -300,6 +301,7 @@ run_table() {
 	sys=-
 	sys_dropped=-
 	if command -v mosquitto_sub >/dev/null && alive "$PID"; then
+		# shellcheck disable=SC2016
 		sys=$(timeout 10 mosquitto_sub -h 127.0.0.1 -p "$PORT" -R -C 1 -W 5 \
 		    -t '$SYS/fieldmq/tables/readings' 2>/dev/null) || true
 		sys_dropped=$(echo "$sys" | sed -n 's/.*"dropped":\([0-9]*\).*/\1/p')
@@ -395,7 +397,10 @@ report() {
 		row "  dropped, store queue full (\$SYS), all runs" "$(total "$q" table sys_dropped)" "%s"
 		row "  dropped, last 'not written' log line, all runs" "$(total "$q" table log_dropped)" "%s"
 		row "dead letters, all runs" "$(total "$q" table dead_letters)" "%s"
-		row "mqttbench subscriber: lost (no table + table)" "$(( $(awk -v q="q$q" '$1 == q && !/failed=1/' "$RAW" | sed 's/.* bench: //' | field lost | awk '{ t += $1 } END { print t + 0 }') ))" "%s"
+		row "mqttbench's subscriber: lost (no table + table)" \
+		    "$(awk -v q="q$q" '$1 == q && !/failed=1/' "$RAW" |
+		    sed 's/.* bench: //' | field lost |
+		    awk '{ t += $1 } END { print t + 0 }')" "%s"
 	done
 	echo
 	awk '/late=1/ { print "  committed only at the stop (late): " $0 }' "$RAW"
