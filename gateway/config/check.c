@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,7 +201,7 @@ cfg_where_parse(const char *s, struct cfg_where *w)
 	} else {
 		w->lit = CFG_LIT_NUMBER;
 		w->num = strtod(p, &end);
-		if (end == p)
+		if (end == p || !isfinite(w->num))
 			return -1;
 		p = end;
 	}

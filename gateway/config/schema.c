@@ -493,6 +493,20 @@ check_table(struct cfg_ctx *c, void *obj, const struct ynode *n)
 		cfg_error_key(c, n, "keep", "keep needs a column from received_at "
 		    "or of type timestamp to tell a row's age");
 	old = cfg_path_push(c, ".columns");
+	for (size_t i = 0; i < t->ncolumns; i++) {
+		const char *name = t->columns[i].name;
+
+		if (strcasecmp(name, "rowid") == 0 || strcasecmp(name, "oid") == 0 ||
+		    strcasecmp(name, "_rowid_") == 0)
+			cfg_error_key(c, cols, name, "\"%s\" is SQLite's name for "
+			    "the row id (retention relies on it): choose another "
+			    "name", name);
+		for (size_t j = 0; j < i; j++)
+			if (strcasecmp(name, t->columns[j].name) == 0)
+				cfg_error_key(c, cols, name, "\"%s\" and \"%s\" are "
+				    "the same column to SQLite (names ignore case)",
+				    t->columns[j].name, name);
+	}
 
 	for (size_t i = 0; i < t->ncolumns; i++) {
 		int idx = cfg_topic_index(t->columns[i].from);

@@ -158,10 +158,14 @@ sync_columns(struct tbl *t, char *err, size_t errsz)
 	int			 ncols = 0, r = -1;
 
 	sql = sqlite3_mprintf("PRAGMA table_info(\"%w\")", cfg->name);
-	if (sqlite3_prepare_v2(t->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	r = sqlite3_prepare_v2(t->db, sql, -1, &st, NULL);
+	sqlite3_free(sql);
+	if (r != SQLITE_OK) {
 		snprintf(err, errsz, "%s", sqlite3_errmsg(t->db));
+		r = -1;
 		goto out;
 	}
+	r = -1;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 1);
 		const char *decl = (const char *)sqlite3_column_text(st, 2);
@@ -258,6 +262,7 @@ sync_key(struct tbl *t, char *err, size_t errsz)
 
 		if (want != NULL && have != NULL && strcmp(have, want) == 0)
 			goto out;	/* as it should be */
+		sqlite3_reset(st);
 		sqlite3_free(sql);
 		sql = sqlite3_mprintf("DROP INDEX \"%w\"", idx);
 		if ((r = exec_sql(t->db, sql, why, sizeof(why))) == -1) {
@@ -316,6 +321,13 @@ prepare_extract(struct tbl *t, char *err, size_t errsz)
 		if (w.lit == CFG_LIT_NULL)
 			sqlite3_str_appendf(s, "%sjson_extract(?1, ?%d) IS %sNULL",
 			    idx ? ", " : "", param, w.op == CFG_OP_NE ? "NOT " : "");
+		else if (w.lit == CFG_LIT_NUMBER && w.op != CFG_OP_EQ &&
+		    w.op != CFG_OP_NE)
+			/* SQLite orders all text above all numbers: an order
+			 * against a number holds for numbers only. */
+			sqlite3_str_appendf(s, "%s(json_type(?1, ?%d) IN ('integer', "
+			    "'real', 'true', 'false') AND json_extract(?1, ?%d) %s ?%d)",
+			    idx ? ", " : "", param, param, ops[w.op], param + 1);
 		else
 			sqlite3_str_appendf(s, "%sjson_extract(?1, ?%d) %s ?%d",
 			    idx ? ", " : "", param, ops[w.op], param + 1);
@@ -607,8 +619,12 @@ bind_value(struct tbl *t, const struct col *c, int pos, const struct val *v,
 
 			if (v->k == V_INT)
 				snprintf(buf, sizeof(buf), "%lld", (long long)v->i);
-			else
-				snprintf(buf, sizeof(buf), "%.17g", v->d);
+			else	/* the shortest text that reads back the same */
+				for (int prec = 15; prec <= 17; prec++) {
+					snprintf(buf, sizeof(buf), "%.*g", prec, v->d);
+					if (strtod(buf, NULL) == v->d)
+						break;
+				}
 			sqlite3_bind_text(st, pos, buf, -1, SQLITE_TRANSIENT);
 			return 0;
 		}
@@ -664,6 +680,12 @@ json_val(sqlite3_stmt *ex, int idx, struct val *v)
 		v->k = V_TEXT;
 		break;
 	case 'i':
+		/* Past 64 bits SQLite hands an "integer" over as a real. */
+		if (sqlite3_column_type(ex, idx + 1) == SQLITE_FLOAT) {
+			v->k = V_REAL;
+			v->d = sqlite3_column_double(ex, idx + 1);
+			return;
+		}
 		v->k = V_INT;
 		v->i = sqlite3_column_int64(ex, idx + 1);
 		return;

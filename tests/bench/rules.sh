@@ -56,6 +56,8 @@
 #   COUNT=250000     messages per publisher (4 publishers: 1M a run; a
 #                    shorter run measures little more than start-up)
 #   QOS="0 1"        the publishers' QoS levels to run
+#   LOG_LEVEL=info   fieldmqd's log level (info says why a client was
+#                    disconnected; the log of a failed run is shown)
 #   KEEP_TMP=1       keep the temporary directory (configs, logs, databases)
 set -eu
 
@@ -67,6 +69,7 @@ RUNS=${RUNS:-3}
 COUNT=${COUNT:-250000}
 QOS=${QOS:-0 1}
 PUBS=4
+LOG_LEVEL=${LOG_LEVEL:-info}
 QUIET=1.0		# s without a new row after mqttbench ended: the writer is done
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/fieldmq-bench.XXXXXX")
@@ -184,7 +187,7 @@ PY
 # write_config NAME PORT TABLE: TABLE 1 maps the history table.
 write_config() {
 	cat >"$TMP/$1.yaml" <<YAML
-log_level: warn
+log_level: $LOG_LEVEL
 store: { path: $TMP/$1.db }
 broker:
   sys_interval: 1s
@@ -241,6 +244,14 @@ stop_daemon() {
 
 # ---- runs ----------------------------------------------------------------
 
+# show_log NAME: the end of a failed run's fieldmqd log, without the
+# connection lines.
+show_log() {
+	grep -v -e ' connected from ' -e 'client sent DISCONNECT' \
+	    -e 'closed by the client' "$TMP/$1.log" | tail -n 8 |
+	    sed 's/^/#   fieldmqd: /' >&2
+}
+
 record() {
 	echo "$1 $2 $3 $4" >>"$RAW"
 	printf '# qos %s %-5s run %s: %s\n' "${1#q}" "$2" "$3" "$4" >&2
@@ -262,6 +273,7 @@ run_bare() {
 	stop_daemon "$PID"
 	if [ "$RC" != 0 ] || [ -z "$OUT" ]; then
 		sed 's/^/#   /' "$TMP/bench.err" >&2
+		show_log "$name"
 		record "q$q" bare "$r" "failed=1 why=mqttbench-exit-$RC status=$STATUS"
 		return
 	fi
@@ -321,6 +333,7 @@ run_table() {
 
 	if [ "$RC" != 0 ] || [ -z "$OUT" ] || [ "$rows" = - ]; then
 		sed 's/^/#   /' "$TMP/bench.err" >&2
+		show_log "$name"
 		record "q$q" table "$r" "failed=1 why=mqttbench-exit-$RC rows=$rows status=$STATUS"
 		return
 	fi
