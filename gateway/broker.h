@@ -78,6 +78,16 @@ struct broker_hold *broker_hold(struct broker *);
 void		 broker_release(struct broker_hold *);
 
 /*
+ * Backpressure. Called by an in-process subscriber during a delivery: the
+ * broker stops reading from the network client that published the
+ * message (what it already read is still handled) until congested(arg)
+ * returns 0, asked every few milliseconds; TCP then slows the publisher
+ * down and nothing is dropped. One congestion source: the last one given.
+ */
+void		 broker_pause_publisher(struct broker *, int (*congested)(void *),
+		    void *arg);
+
+/*
  * From any thread: queues a publish for the loop (copied). Returns -1 when
  * the inbound queue is full; the drop is counted.
  */

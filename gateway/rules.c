@@ -5,6 +5,13 @@
  * messages replayed on subscribe are skipped: they were recorded when
  * they were published, and a restart must not write them again.
  *
+ * When rows queue up faster than the writer commits them (more than half
+ * of store.queue_rows waiting), the network client whose message we just
+ * took is not read until the queue is down to a quarter: a QoS 0 burst is
+ * slowed down by TCP instead of being dropped. While the database fails,
+ * nobody is paused (the broker keeps serving), and past queue_rows
+ * messages are dropped and counted.
+ *
  * A QoS 1 or 2 message from a network client is acknowledged (PUBACK,
  * PUBREC) only once its row, or its dead letter, is committed: a crash
  * or a power cut loses nothing that was acknowledged. A message refused
@@ -41,6 +48,8 @@ struct rtable {
 };
 
 struct rules {
+	size_t			 high, low;	/* backpressure, in queued rows */
+	uint64_t		 since_check;
 	struct loop		*loop;
 	struct broker		*broker;
 	struct store		*store;
@@ -63,6 +72,15 @@ log_drops(struct rtable *t, uint64_t now)
 	    t->dropped - t->dropped_logged == 1 ? "" : "s", t->dropped);
 	t->dropped_logged = t->dropped;
 	t->dropped_log_ms = now;
+}
+
+/* Rows pile up while the writer is healthy: publishers should wait. */
+static int
+congested(void *arg)
+{
+	struct rules *r = arg;
+
+	return !store_failing(r->store) && store_backlog(r->store) > r->low;
 }
 
 static void
@@ -88,7 +106,13 @@ on_message(const struct broker_message *m, void *arg)
 		broker_release(h);
 		t->dropped++;
 		log_drops(t, loop_now(t->r->loop));
+		return;
 	}
+	/* A burst faster than the writer: the publisher waits (TCP) rather
+	 * than the rows being dropped, unless the database is failing. */
+	if ((++t->r->since_check & 63) == 0 &&
+	    store_backlog(t->r->store) > t->r->high && !store_failing(t->r->store))
+		broker_pause_publisher(t->r->broker, congested, t->r);
 }
 
 static void
@@ -127,6 +151,8 @@ rules_start(const struct fmq_config *cfg, struct loop *loop,
 	r->broker = b;
 	r->store = s;
 	r->n = cfg->ntables;
+	r->high = (size_t)cfg->store.queue_rows / 2;
+	r->low = (size_t)cfg->store.queue_rows / 4;
 	r->t = xcalloc(r->n, sizeof(*r->t));
 	for (size_t i = 0; i < r->n; i++) {
 		struct rtable *t = &r->t[i];

@@ -56,6 +56,8 @@ struct store_table_stats {
 };
 void		 store_table_stats(struct store *, size_t i,
 		    struct store_table_stats *);
+/* Operations queued, not yet taken by the writer. */
+size_t		 store_backlog(struct store *);
 /* Whether commits are failing now (retrying). */
 int		 store_failing(struct store *);
 

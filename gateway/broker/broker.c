@@ -212,6 +212,59 @@ on_sys(struct loop *l, struct loop_timer *t, void *arg)
 	broker_flush(arg);
 }
 
+#define UNPAUSE_MS	2
+
+/* Reads paused connections again once the congestion is over. */
+static void
+on_unpause(struct loop *l, struct loop_timer *t, void *arg)
+{
+	struct broker *b = arg;
+
+	if (b->congested != NULL && b->congested(b->congested_arg))
+		return;
+	loop_timer_disarm(t);
+	while (b->npaused > 0) {
+		struct conn *c = b->paused[--b->npaused];
+
+		c->paused = 0;
+		conn_watch(c);
+	}
+}
+
+void
+broker_pause_publisher(struct broker *b, int (*congested)(void *), void *arg)
+{
+	struct conn *c = b->route_conn;
+
+	if (c == NULL || c->paused || c->state != CONN_ACTIVE)
+		return;
+	b->congested = congested;
+	b->congested_arg = arg;
+	c->paused = 1;
+	conn_watch(c);
+	if (b->npaused == b->cappaused) {
+		b->cappaused = b->cappaused ? b->cappaused * 2 : 16;
+		b->paused = xreallocarray(b->paused, b->cappaused,
+		    sizeof(*b->paused));
+	}
+	b->paused[b->npaused++] = c;
+	if (b->unpause == NULL)
+		b->unpause = loop_timer_new(b->loop, on_unpause, b);
+	if (!loop_timer_armed(b->unpause))
+		loop_timer_arm(b->unpause, UNPAUSE_MS, UNPAUSE_MS);
+}
+
+void
+broker_unpause(struct broker *b, struct conn *c)
+{
+	for (size_t i = 0; i < b->npaused; i++)
+		if (b->paused[i] == c) {
+			b->paused[i] = b->paused[--b->npaused];
+			break;
+		}
+	c->paused = 0;
+}
+
 /* Acknowledgements whose holds other threads released. */
 static void
 on_released(struct loop *l, int fd, uint32_t events, void *arg)
@@ -310,7 +363,8 @@ broker_stop(struct broker *b)
 		loop_del_fd(b->loop, queue_fd(b->released));
 	loop_timer_free(b->sweep);
 	loop_timer_free(b->sys);
-	b->sweep = b->sys = NULL;
+	loop_timer_free(b->unpause);
+	b->sweep = b->sys = b->unpause = NULL;
 }
 
 void
@@ -342,6 +396,7 @@ broker_free(struct broker *b)
 	queue_free(b->inbound);
 	/* Every connection is closed: what is left was orphaned. */
 	queue_free(b->released);
+	free(b->paused);
 	free(b->match);
 	free(b->rbuf);
 	free(b);

@@ -65,6 +65,14 @@ conn_mark_dirty(struct conn *c)
 	c->b->dirty_tail = c;
 }
 
+/* Watches the socket for what the connection needs now. */
+void
+conn_watch(struct conn *c)
+{
+	loop_mod_fd(c->b->loop, c->fd, (c->paused ? 0 : EPOLLIN) |
+	    (c->epollout ? EPOLLOUT : 0));
+}
+
 void
 conn_close(struct conn *c, const char *why, int publish_will)
 {
@@ -96,6 +104,8 @@ conn_close(struct conn *c, const char *why, int publish_will)
 		    c->addr, why);
 	c->will = NULL;
 	hold_conn_closed(c);
+	if (c->paused)
+		broker_unpause(b, c);
 	if (s != NULL) {
 		s->conn = NULL;
 		s->offline_since = loop_now(b->loop);
@@ -140,11 +150,11 @@ conn_write(struct conn *c)
 	}
 	n = buf_pending(&c->out);
 	if (n > 0 && !c->epollout) {
-		loop_mod_fd(b->loop, c->fd, EPOLLIN | EPOLLOUT);
 		c->epollout = 1;
+		conn_watch(c);
 	} else if (n == 0 && c->epollout) {
-		loop_mod_fd(b->loop, c->fd, EPOLLIN);
 		c->epollout = 0;
+		conn_watch(c);
 	}
 	/* Room again: messages that waited for the socket go out. */
 	if (n < CONN_OUT_HIGH && c->s != NULL && c->s->queue.n > 0)
@@ -332,12 +342,14 @@ handle_publish(struct conn *c, const struct mqtt_frame *f, const uint8_t *body)
 	    p.retain);
 	m->time_ms = wall_ms();
 	m->origin = s;
+	b->route_conn = c;
 	if (p.qos > 0)
 		hold_begin(b, c);
 	if (p.retain)
 		broker_retain(b, m);
 	broker_route(b, m, s->id);
 	msg_unref(m);
+	b->route_conn = NULL;
 	if (p.qos > 0)
 		hold_end(b, c, p.qos == 1 ? MQTT_PUBACK : MQTT_PUBREC, p.id);
 }
@@ -523,7 +535,8 @@ conn_read(struct conn *c)
 	size_t		 len, used;
 	ssize_t		 n;
 
-	for (int round = 0; round < 4 && c->state != CONN_CLOSED; round++) {
+	for (int round = 0; round < 4 && c->state != CONN_CLOSED && !c->paused;
+	    round++) {
 		int partial = buf_pending(&c->in) > 0;
 		size_t want = b->rbuf_size;
 
@@ -570,6 +583,8 @@ conn_io(struct loop *l, int fd, uint32_t events, void *arg)
 
 	if (events & EPOLLOUT)
 		conn_write(c);
+	if (c->paused && (events & (EPOLLHUP | EPOLLERR)))
+		conn_close(c, "connection lost", 1);	/* not read: would spin */
 	if (c->state != CONN_CLOSED && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		conn_read(c);
 	broker_flush(c->b);
@@ -587,7 +602,8 @@ conn_sweep(struct broker *b, uint64_t now)
 			conn_close(c, "no CONNECT in time", 0);
 			continue;
 		}
-		if (c->state == CONN_ACTIVE && c->keepalive > 0 &&
+		/* A paused client is not silent: we are not reading it. */
+		if (c->state == CONN_ACTIVE && c->keepalive > 0 && !c->paused &&
 		    now - c->last_rx > (uint64_t)c->keepalive * 1500) {
 			conn_close(c, "keepalive timeout", 1);
 			continue;

@@ -116,6 +116,7 @@ struct conn {
 	struct conn	*next_dirty;
 	struct conn	*prev, *next;	/* every connection */
 	struct broker_hold *acks, *acks_tail;	/* acknowledgements in order */
+	int		 paused;	/* not read: backpressure */
 	char		 addr[48];
 };
 
@@ -169,6 +170,12 @@ struct broker {
 	struct queue		*released;	/* holds released by other threads */
 	struct conn		*hold_conn;	/* the publisher a hold would wait for */
 	struct broker_hold	*hold;		/* the hold of the publish being routed */
+	struct conn		*route_conn;	/* the client whose PUBLISH is routed */
+	struct conn		**paused;	/* connections not read (backpressure) */
+	size_t			 npaused, cappaused;
+	int			(*congested)(void *);
+	void			*congested_arg;
+	struct loop_timer	*unpause;
 	uint64_t		 post_dropped;	/* extra drops of refused batches (atomic) */
 	uint64_t		 started;
 	struct broker_stats	 st;
@@ -249,6 +256,9 @@ void		 broker_queue_will(struct broker *, struct msg *);
 void		 hold_begin(struct broker *, struct conn *);
 void		 hold_end(struct broker *, struct conn *, uint8_t type, uint16_t id);
 void		 hold_conn_closed(struct conn *);
+/* Removes c from the paused connections (it closes). */
+void		 broker_unpause(struct broker *, struct conn *);
+void		 conn_watch(struct conn *);
 /* Handles the holds released by other threads (loop thread). */
 void		 hold_released(struct broker *);
 

@@ -189,7 +189,7 @@ static const struct cfg_key store_keys[] = {
 	{ .name = "batch_time", .kind = CK_DURATION, .off = S(batch_ms), .def = "50ms",
 	  .min = 1, .max = 60000 },
 	{ .name = "queue_rows", .kind = CK_INT, .off = S(queue_rows), .def = "100000",
-	  .min = 100, .max = 100000000 },
+	  .min = 10000, .max = 100000000 },
 	{ .name = "busy_timeout", .kind = CK_DURATION, .off = S(busy_timeout_ms),
 	  .def = "5s" },
 	{ NULL },

@@ -295,6 +295,15 @@ store_table_stats(struct store *s, size_t i, struct store_table_stats *st)
 	st->rejected = __atomic_load_n(&s->tables[i].rejected, __ATOMIC_RELAXED);
 }
 
+size_t
+store_backlog(struct store *s)
+{
+	struct queue_stats st;
+
+	queue_get_stats(s->q, &st);
+	return st.depth;
+}
+
 int
 store_failing(struct store *s)
 {

@@ -4,8 +4,11 @@
  * JSON paths and the where: condition are evaluated by SQLite's JSON
  * functions in one prepared "extract" statement per table, with the
  * payload bound as ?1 and the paths and literals bound once as later
- * parameters; for each JSON column it returns json_type() and
- * json_extract(), and last the where: result. The values are then
+ * parameters; for each JSON column it returns json_extract() (and
+ * json_type() too for text and blob columns, where true must stay "true"
+ * rather than 1, and timestamps, which take no booleans), and last the
+ * where: result. Whether a NULL was a JSON
+ * null or a missing path is only asked when it matters (a reason). The values are then
  * converted to the column's type here and bound to the prepared INSERT
  * (or UPSERT). Names come from the config, already checked to be plain
  * identifiers, and are quoted all the same (%w); values are only ever
@@ -34,7 +37,8 @@ struct col {
 	const struct cfg_column	*cfg;
 	enum src		 src;
 	int			 level;		/* SRC_LEVEL */
-	int			 ex;		/* SRC_JSON: json_type's column */
+	int			 ex;		/* SRC_JSON: json_extract's column */
+	int			 ty;		/* and json_type's, or -1 */
 	int			 required;	/* not_null, or part of the key */
 };
 
@@ -47,6 +51,7 @@ struct tbl {
 	int			 where_idx;	/* where:'s column in extract, or -1 */
 	sqlite3_stmt		*insert;
 	sqlite3_stmt		*to_ms;		/* text time -> Unix ms */
+	sqlite3_stmt		*type_of;	/* json_type(?1, ?2), for reasons */
 	sqlite3_stmt		*del_keep;	/* oldest rows older than ?1 */
 	sqlite3_stmt		*del_rows;	/* rows up to rowid ?1 */
 	sqlite3_stmt		*nth;		/* the rowid past max_rows */
@@ -55,7 +60,10 @@ struct tbl {
 };
 
 /* A value on its way to a column. */
-enum vkind { V_NULL, V_MISSING, V_INT, V_REAL, V_BOOL, V_TEXT, V_JSON, V_BLOB };
+enum vkind {
+	V_NULL, V_MISSING, V_UNKNOWN_NULL,	/* null, missing, or either */
+	V_INT, V_REAL, V_BOOL, V_TEXT, V_JSON, V_BLOB,
+};
 struct val {
 	enum vkind	 k;
 	int64_t		 i;
@@ -305,10 +313,18 @@ prepare_extract(struct tbl *t, char *err, size_t errsz)
 	for (size_t i = 0; i < t->ncols; i++) {
 		if (t->cols[i].src != SRC_JSON)
 			continue;
-		sqlite3_str_appendf(s, "%sjson_type(?1, ?%d), json_extract(?1, ?%d)",
-		    idx ? ", " : "", param, param);
-		t->cols[i].ex = idx;
-		idx += 2;
+		int type = t->cols[i].cfg->type;
+
+		t->cols[i].ty = -1;
+		if (type == CFG_COL_TEXT || type == CFG_COL_BLOB ||
+		    type == CFG_COL_TIMESTAMP) {
+			sqlite3_str_appendf(s, "%sjson_type(?1, ?%d)", idx ? ", " :
+			    "", param);
+			t->cols[i].ty = idx++;
+		}
+		sqlite3_str_appendf(s, "%sjson_extract(?1, ?%d)", idx ? ", " : "",
+		    param);
+		t->cols[i].ex = idx++;
 		param++;
 	}
 	if (cfg->where != NULL) {
@@ -479,6 +495,7 @@ tbl_close(struct tbl *t)
 	sqlite3_finalize(t->extract);
 	sqlite3_finalize(t->insert);
 	sqlite3_finalize(t->to_ms);
+	sqlite3_finalize(t->type_of);
 	sqlite3_finalize(t->del_keep);
 	sqlite3_finalize(t->del_rows);
 	sqlite3_finalize(t->nth);
@@ -655,52 +672,71 @@ nope:
 	return -1;
 }
 
-/* The JSON value at the extract row's columns ex (json_type) and ex + 1. */
+/*
+ * The JSON value of column c in the extract row: by json_type() when the
+ * row has it, else by the SQL type of json_extract() (a JSON true is 1
+ * there, an array or object its JSON text, a null or missing path NULL).
+ */
 static void
-json_val(sqlite3_stmt *ex, int idx, struct val *v)
+json_val(sqlite3_stmt *ex, const struct col *c, struct val *v)
 {
-	const char *type = (const char *)sqlite3_column_text(ex, idx);
+	const char	*type = NULL;
+	int		 sqltype = sqlite3_column_type(ex, c->ex);
 
 	memset(v, 0, sizeof(*v));
-	if (type == NULL) {
+	if (c->ty >= 0 && (type = (const char *)sqlite3_column_text(ex,
+	    c->ty)) == NULL) {
 		v->k = V_MISSING;
 		return;
 	}
-	switch (type[0]) {
-	case 'n':	/* null */
-		v->k = V_NULL;
+	if (sqltype == SQLITE_NULL) {
+		v->k = type != NULL ? V_NULL : V_UNKNOWN_NULL;
 		return;
-	case 't':	/* true, text */
-	case 'f':	/* false */
-		if (strcmp(type, "text") != 0) {
-			v->k = V_BOOL;
-			v->i = type[0] == 't';
-			return;
-		}
-		v->k = V_TEXT;
-		break;
-	case 'i':
-		/* Past 64 bits SQLite hands an "integer" over as a real. */
-		if (sqlite3_column_type(ex, idx + 1) == SQLITE_FLOAT) {
-			v->k = V_REAL;
-			v->d = sqlite3_column_double(ex, idx + 1);
-			return;
-		}
-		v->k = V_INT;
-		v->i = sqlite3_column_int64(ex, idx + 1);
-		return;
-	case 'r':
-		v->k = V_REAL;
-		v->d = sqlite3_column_double(ex, idx + 1);
-		return;
-	default:	/* array, object: their JSON text */
-		v->k = V_JSON;
-		break;
 	}
-	v->s = (const char *)sqlite3_column_text(ex, idx + 1);
-	v->n = (size_t)sqlite3_column_bytes(ex, idx + 1);
-	if (v->s == NULL)
-		v->s = "";
+	if (type != NULL && (strcmp(type, "true") == 0 ||
+	    strcmp(type, "false") == 0)) {
+		v->k = V_BOOL;
+		v->i = type[0] == 't';
+		return;
+	}
+	switch (sqltype) {
+	case SQLITE_INTEGER:
+		v->k = V_INT;
+		v->i = sqlite3_column_int64(ex, c->ex);
+		return;
+	case SQLITE_FLOAT:	/* also integers past 64 bits */
+		v->k = V_REAL;
+		v->d = sqlite3_column_double(ex, c->ex);
+		return;
+	default:
+		v->k = type != NULL && (type[0] == 'a' || type[0] == 'o') ?
+		    V_JSON : V_TEXT;
+		v->s = (const char *)sqlite3_column_text(ex, c->ex);
+		v->n = (size_t)sqlite3_column_bytes(ex, c->ex);
+		if (v->s == NULL)
+			v->s = "";
+		return;
+	}
+}
+
+/* A NULL from json_extract(): a JSON null, or no value at that path? */
+static enum vkind
+null_kind(struct tbl *t, const struct tbl_msg *m, const char *path)
+{
+	enum vkind k = V_NULL;
+
+	if (t->type_of == NULL && sqlite3_prepare_v3(t->db, "SELECT "
+	    "json_type(?1, ?2)", -1, SQLITE_PREPARE_PERSISTENT, &t->type_of,
+	    NULL) != SQLITE_OK)
+		return k;
+	sqlite3_bind_text(t->type_of, 1, m->payload, (int)m->payload_len,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(t->type_of, 2, path, -1, SQLITE_STATIC);
+	if (sqlite3_step(t->type_of) == SQLITE_ROW &&
+	    sqlite3_column_type(t->type_of, 0) == SQLITE_NULL)
+		k = V_MISSING;
+	sqlite3_reset(t->type_of);
+	return k;
 }
 
 /* Level n of a topic. */
@@ -778,7 +814,10 @@ tbl_insert(struct tbl *t, const struct tbl_msg *m, char *why, size_t whysz)
 
 		switch (c->src) {
 		case SRC_JSON:
-			json_val(ex, c->ex, &v);
+			json_val(ex, c, &v);
+			if (v.k == V_UNKNOWN_NULL)
+				v.k = c->required ? null_kind(t, m, c->cfg->from) :
+				    V_NULL;
 			break;
 		case SRC_TOPIC:
 			v = (struct val){ .k = V_TEXT, .s = m->topic, .n = m->topic_len };

@@ -106,6 +106,7 @@ static struct bench {
 	uint64_t	 count;		/* messages per publisher */
 	unsigned	 qos;
 	size_t		 size;
+	int		 json;		/* JSON payloads (--json) */
 	unsigned	 window;
 	double		 rate;		/* latency: messages per second */
 	double		 seconds;
@@ -438,8 +439,21 @@ pub_encode(struct pub *p, uint8_t *payload, uint64_t seq)
 {
 	uint16_t id = 0;
 
-	put_be64(payload + 4, seq);
-	put_be64(payload + 12, now_ns());
+	if (g.json) {
+		/* JSON with a value, padded with spaces (still JSON). */
+		int n = snprintf((char *)payload, g.size + 1, "{\"value\":%llu.25,"
+		    "\"p\":%u,\"s\":%llu,\"t\":%llu}", (unsigned long long)seq,
+		    p->index, (unsigned long long)seq,
+		    (unsigned long long)now_ns());
+
+		if (n < 0 || (size_t)n > g.size)
+			die("--json: --size %zu is too small for the JSON payload "
+			    "(%d bytes)", g.size, n);
+		memset(payload + n, ' ', g.size - (size_t)n);
+	} else {
+		put_be64(payload + 4, seq);
+		put_be64(payload + 12, now_ns());
+	}
 	if (g.qos > 0) {
 		id = pub_next_id(p);
 		p->state[id] = 1;
@@ -562,7 +576,7 @@ static void
 sub_record(struct sub *s, const struct mqtt_publish *m, uint64_t now)
 {
 	struct track	*t;
-	uint64_t	 idx, seq;
+	uint64_t	 idx, seq, sent_ns;
 
 	if (m->topic.len < 6 || memcmp(m->topic.p, "bench/", 6) != 0)
 		die("%s: a message on an unexpected topic %.*s", s->c.name,
@@ -570,8 +584,25 @@ sub_record(struct sub *s, const struct mqtt_publish *m, uint64_t now)
 	if (m->payload_len != g.size)
 		die("%s: a payload of %zu bytes, sent %zu", s->c.name,
 		    m->payload_len, g.size);
-	idx = get_be(m->payload, 4);
-	seq = get_be(m->payload + 4, 8);
+	if (g.json) {
+		char		 text[MAX_SIZE + 1];
+		const char	*ps, *ss, *ts;
+
+		memcpy(text, m->payload, m->payload_len);
+		text[m->payload_len] = '\0';
+		if ((ps = strstr(text, "\"p\":")) == NULL ||
+		    (ss = strstr(text, "\"s\":")) == NULL ||
+		    (ts = strstr(text, "\"t\":")) == NULL)
+			die("%s: a JSON payload without p, s and t: %s", s->c.name,
+			    text);
+		idx = strtoull(ps + 4, NULL, 10);
+		seq = strtoull(ss + 4, NULL, 10);
+		sent_ns = strtoull(ts + 4, NULL, 10);
+	} else {
+		idx = get_be(m->payload, 4);
+		seq = get_be(m->payload + 4, 8);
+		sent_ns = get_be(m->payload + 12, 8);
+	}
 	if (idx >= g.npubs || seq >= g.count)
 		die("%s: a payload that no publisher sent (publisher %llu, "
 		    "sequence %llu)", s->c.name, (unsigned long long)idx,
@@ -589,7 +620,7 @@ sub_record(struct sub *s, const struct mqtt_publish *m, uint64_t now)
 	else
 		t->hi = seq + 1;
 	if (s->lat != NULL)
-		s->lat[s->nlat++] = now - get_be(m->payload + 12, 8);
+		s->lat[s->nlat++] = now - sent_ns;
 }
 
 /* Handles what one read brought; returns the benchmark messages in it. */
@@ -906,11 +937,12 @@ usage(void)
 	    "       mqttbench fanout  [-h HOST] [-p PORT] [--subs 16] [--count N] [--qos Q] [--size 64]\n"
 	    "       mqttbench latency [-h HOST] [-p PORT] [--rate 1000] [--seconds 5] [--qos 1]\n"
 	    "       mqttbench idle    [-h HOST] [-p PORT] [--conns 5000]\n"
-	    "common: [--window 100] [--stall 10] [--time-limit SECONDS]\n"
+	    "common: [--window 100] [--stall 10] [--time-limit SECONDS] [--json]\n"
 	    "  --count is per publisher; --window bounds unacknowledged QoS 1/2\n"
 	    "  messages per publisher; --stall ends a run after that long with\n"
 	    "  nothing received; --time-limit stops publishing after that long\n"
-	    "  (then 2 s more to deliver) and reports what arrived.\n");
+	    "  (then 2 s more to deliver) and reports what arrived; --json sends\n"
+	    "  {\"value\":N.25,\"p\":..,\"s\":..,\"t\":..} padded with spaces to --size.\n");
 	exit(2);
 }
 
@@ -948,6 +980,7 @@ main(int argc, char **argv)
 		{ "conns", required_argument, NULL, 'c' },
 		{ "stall", required_argument, NULL, 'T' },
 		{ "time-limit", required_argument, NULL, 'L' },
+		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -984,6 +1017,7 @@ main(int argc, char **argv)
 		case 'c': g.conns = (unsigned)num("conns", optarg, 1, 1000000); break;
 		case 'T': g.stall_s = num("stall", optarg, 0.1, 3600); break;
 		case 'L': g.limit_s = num("time-limit", optarg, 0, 86400); break;
+		case 'J': g.json = 1; break;
 		default: usage();
 		}
 	}

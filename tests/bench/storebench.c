@@ -21,7 +21,8 @@
  *     synchronous normal, queue_rows 100000) with one table readings on
  *     plant/+/+ (device: topic[1] text, value: $.value real);
  *     store_open, store_tables, store_start, then store_row() for every
- *     row as fast as it accepts them (a refused row, queue full, is
+ *     row (qos 0, retain 0, no done callback: as for a QoS 0 message)
+ *     as fast as it accepts them (a refused row, queue full, is
  *     retried after ~50 us and counted as a retry: nothing is lost),
  *     then store_stop(), which commits everything queued.
  *

@@ -30,7 +30,7 @@ wait_rows() {
 
 cat >"$TMP/fieldmq.yaml" <<YAML
 log_level: info
-store: { path: $DB, busy_timeout: 300ms }
+store: { path: $DB, busy_timeout: 300ms, queue_rows: 10000 }
 broker:
   listeners: [ { port: $port } ]
 tables:
@@ -93,6 +93,16 @@ acked=$(cat "$TMP/acked")
 [ "$(q 'PRAGMA integrity_check')" = ok ] || fail "integrity_check"
 ok "kill -9 during QoS 1 publishing: all $acked acknowledged messages are rows"
 start_fieldmqd "$TMP/fieldmq.yaml"
+
+# A QoS 0 burst far larger than the store's queue: the publisher is slowed
+# down (not read while the queue is over half full), nothing is dropped.
+mosquitto_pub "${H[@]}" -q 0 -t plant/flood -l <"$TMP/burst" ||
+	fail "the QoS 0 burst failed"
+wait_rows "SELECT count(*) FROM readings WHERE device = 'flood'" 50000 200
+[ "$(q "SELECT count(DISTINCT value) FROM readings WHERE device = 'flood'")" = 50000 ] ||
+	fail "the burst's rows are not all different"
+! grep -q "not written" "$TMP/fieldmqd.log" || fail "rows were dropped: $(grep 'not written' "$TMP/fieldmqd.log")"
+ok "a QoS 0 burst of 50000 messages into a queue of 10000 rows: the publisher is slowed down, all 50000 rows are written"
 
 # Another process holds the write lock for 3 s (longer than busy_timeout).
 sqlite3 "$DB" >/dev/null <<'SQL' &
