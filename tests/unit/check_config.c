@@ -154,7 +154,8 @@ static const struct bad_case bad_cases[] = {
 	  "    columns: { d: \"topic[3]\", v: $.v }\n    key: [ nope ]\n"
 	  "    where: \"quality = good\"\n",
 	  "t.yaml:6:12: tables[0].where: \"quality = good\" is not a condition "
-	  "(use e.g. quality == \"good\" or $.value > 0)" },
+	  "(use e.g. quality == \"good\", $.value > 0 or $.error == null; "
+	  "true and false compare as 1 and 0)" },
 	{ "table checks after values bind",
 	  "tables:\n  - name: t\n    topic: plant/+\n"
 	  "    columns: { d: \"topic[3]\", v: $.v }\n    key: [ nope ]\n",
@@ -280,12 +281,15 @@ START_TEST(test_demo_file)
 	ck_assert_ptr_nonnull(t = config_tag(d, "setpoint"));
 	ck_assert(t->writable && t->has_min && t->has_max);
 	ck_assert_double_eq(t->max, 900);
-	ck_assert_uint_eq(cfg->ntables, 1);
+	ck_assert_uint_eq(cfg->ntables, 2);
 	ck_assert_uint_eq(cfg->tables[0].ncolumns, 4);
 	ck_assert_str_eq(cfg->tables[0].columns[2].name, "value");
 	ck_assert_str_eq(cfg->tables[0].columns[2].from, "$.value");
 	ck_assert_int_eq(cfg->tables[0].columns[2].type, CFG_COL_REAL);
 	ck_assert_uint_eq(cfg->tables[0].keep_ms, 30ull * 24 * 3600 * 1000);
+	ck_assert_str_eq(cfg->tables[0].where, "quality == \"good\"");
+	ck_assert_uint_eq(cfg->tables[1].nkey, 2);
+	ck_assert_str_eq(cfg->tables[1].key[1], "tag");
 	config_free(cfg);
 }
 END_TEST
