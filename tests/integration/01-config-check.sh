@@ -6,7 +6,7 @@
 demo=$top_srcdir/etc/fieldmq.yaml
 
 out=$("$FIELDMQ" check-config "$demo") || fail "check-config rejected the demo config"
-echo "$out" | grep -q "^$demo: ok: 1 listener, 1 device, 4 tags, 1 table" ||
+echo "$out" | grep -q "^$demo: ok: 1 listener, 1 device, 4 tags, 2 tables" ||
 	fail "unexpected summary: $out"
 ok "check-config accepts the demo config"
 
