@@ -193,6 +193,22 @@ store_open(const struct cfg_store *cfg, char *err, size_t errsz)
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, (int)cfg->busy_timeout_ms);
+	/* A file that is not SQLite, or whose first pages are damaged: said
+	 * as such, and left as it is. */
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_schema", -1,
+	    &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		int code = sqlite3_errcode(s->db) & 0xff;
+
+		if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) {
+			snprintf(err, errsz, "%s: not a usable SQLite database (%s): "
+			    "fieldmqd leaves it as it is; move it aside, or recover "
+			    "what it holds with `sqlite3 %s .recover`, and start "
+			    "again", cfg->path, sqlite3_errmsg(s->db), cfg->path);
+			goto fail;
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
 	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st,
 	    NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW ||
 	    strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0) {

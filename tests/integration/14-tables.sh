@@ -65,6 +65,10 @@ ${1:-}
     topic: short/#
     keep: 1s
     columns: { n: "\$.n", at: received_at }
+  - name: steady
+    topic: steady/#
+    max_rows: 2000
+    columns: { n: "\$.n", pad: "\$.pad" }
 YAML
 }
 
@@ -136,6 +140,24 @@ mosquitto_pub "${H[@]}" -t short/x -m '{"n": 1}'
 wait_rows "SELECT count(*) FROM short" 1
 wait_rows "SELECT count(*) FROM short" 0
 ok "retention: max_rows keeps the newest rows, keep deletes rows older than it"
+
+# At steady state (as many rows deleted as written) the file stops growing.
+pad=$(head -c 200 /dev/zero | tr '\0' y)
+round() {
+	seq "$1" "$2" | sed "s/.*/{\"n\": &, \"pad\": \"$pad\"}/" |
+		mosquitto_pub "${H[@]}" -q 1 -t steady/x -l
+	wait_rows "SELECT count(*), max(n) FROM steady" "2000|$2" 100
+}
+round 1 6000
+round 6001 12000
+pages1=$(q 'PRAGMA page_count')
+round 12001 18000
+round 18001 24000
+round 24001 30000
+pages2=$(q 'PRAGMA page_count')
+[ "$pages2" -le $((pages1 + pages1 / 5)) ] ||
+	fail "the file grew at steady state: $pages1 -> $pages2 pages"
+ok "with max_rows the database stops growing: $pages1 pages after 12000 rows, $pages2 after 30000"
 
 mosquitto_sub "${H[@]}" -t '$SYS/fieldmq/tables/readings' -C 1 -W 5 >"$TMP/stats" ||
 	fail "no \$SYS/fieldmq/tables/readings"

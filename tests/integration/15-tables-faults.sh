@@ -4,7 +4,7 @@
 # every QoS 1 message that was acknowledged; a database locked by another
 # process delays rows (retried with backoff, the broker serving all
 # along) but loses none, and QoS 1 publishers get their PUBACK only once
-# their row is written.
+# their row is written; a damaged file is refused and left alone.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 command -v mosquitto_pub >/dev/null || fail "mosquitto-clients is needed"
@@ -139,4 +139,16 @@ wait_for_match "$TMP/fieldmqd.log" "commits work again"
 ok "once the lock is gone, every row that waited is written"
 stop_fieldmqd
 [ "$(q 'PRAGMA integrity_check')" = ok ] || fail "integrity_check"
+
+# A damaged file is named as such and left as it is.
+head -c 4096 "$DB" >"$TMP/damaged.db"
+head -c 20000 /dev/urandom >>"$TMP/damaged.db"
+dd if=/dev/urandom of="$TMP/damaged.db" bs=1 seek=100 count=200 conv=notrunc 2>/dev/null
+sum=$(md5sum <"$TMP/damaged.db")
+sed "s|$DB|$TMP/damaged.db|" "$TMP/fieldmq.yaml" >"$TMP/damaged.yaml"
+"$FIELDMQD" -c "$TMP/damaged.yaml" 2>"$TMP/damaged.log" && fail "fieldmqd started on a damaged database"
+grep -q "damaged.db: not a usable SQLite database (.*): fieldmqd leaves it as it is; move it aside, or recover" \
+	"$TMP/damaged.log" || fail "the error does not say what: $(cat "$TMP/damaged.log")"
+[ "$(md5sum <"$TMP/damaged.db")" = "$sum" ] || fail "the damaged file was changed"
+ok "a damaged database file: fieldmqd says so, how to recover, and does not touch it"
 done_testing

@@ -85,6 +85,7 @@ wait_for_match "$TMP/fieldmqd.log" "commits work again"
 wait_exit "$waiter" 10
 [ "$RC" = 0 ] || fail "the QoS 1 publisher failed: $RC"
 ok "once there is room, all 1501 rows that waited are written and the QoS 1 publisher gets its PUBACK"
+
 stop_fieldmqd
 [ "$(q 'PRAGMA integrity_check')" = ok ] || fail "integrity_check"
 ok "the database passes integrity_check"
