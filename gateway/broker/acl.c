@@ -503,9 +503,14 @@ acl_filter_covers(const char *rule, size_t rlen, const char *sub,
 		if (si > slen)
 			return 0;
 		se = level_end(sub, si, slen);
-		/* sub's '#' matches the parent level, and any depth. */
+		/*
+		 * sub's '#' matches the parent level and any depth below:
+		 * only '#' covers that, and "+/#" as the whole rule, since at
+		 * the first level there is no parent.
+		 */
 		if (is_level(sub, si, se, '#'))
-			return 0;
+			return si == 0 && is_level(rule, ri, re, '+') &&
+			    rlen == re + 2 && rule[re + 1] == '#';
 		if (!is_level(rule, ri, re, '+')) {
 			if (is_level(sub, si, se, '+') || re - ri != se - si ||
 			    memcmp(rule + ri, sub + si, re - ri) != 0)
