@@ -21,7 +21,7 @@ struct cfg_tls {
 	char		*cert;
 	char		*key;
 	char		*ca;
-	char		*min_version;	/* "1.2" or "1.3" */
+	int		 min_version;	/* CFG_TLS_1_2, CFG_TLS_1_3 */
 	char		*ciphers;
 	int		 client_cert;	/* CFG_CLIENT_CERT_* (listeners) */
 	int		 cn_as_username;
@@ -29,6 +29,7 @@ struct cfg_tls {
 };
 
 enum { CFG_CLIENT_CERT_NONE, CFG_CLIENT_CERT_OPTIONAL, CFG_CLIENT_CERT_REQUIRED };
+enum { CFG_TLS_1_2, CFG_TLS_1_3 };
 
 struct cfg_listener {
 	struct cfg_pos	 pos;

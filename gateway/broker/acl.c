@@ -504,12 +504,13 @@ acl_filter_covers(const char *rule, size_t rlen, const char *sub,
 			return 0;
 		se = level_end(sub, si, slen);
 		/*
-		 * sub's '#' matches the parent level and any depth below:
-		 * only '#' covers that, and "+/#" as the whole rule, since at
-		 * the first level there is no parent.
+		 * sub's '#' matches the parent topic and any depth below: only
+		 * a '#' covers that. Where there is no parent topic (at the
+		 * first level, or after an empty first level: "" is no topic)
+		 * it is "+/#", so a rule ending in "+/#" covers it too.
 		 */
 		if (is_level(sub, si, se, '#'))
-			return si == 0 && is_level(rule, ri, re, '+') &&
+			return si <= 1 && is_level(rule, ri, re, '+') &&
 			    rlen == re + 2 && rule[re + 1] == '#';
 		if (!is_level(rule, ri, re, '+')) {
 			if (is_level(sub, si, se, '+') || re - ri != se - si ||

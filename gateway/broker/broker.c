@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 
 #include "broker/internal.h"
+#include "broker/tls.h"
 #include "broker/packet.h"
 #include "broker/topic.h"
 #include "conf.h"
@@ -91,10 +92,16 @@ broker_new(struct loop *loop, const struct fmq_config *cfg, struct store *store)
 		l->connect_timeout_ms = cl->connect_timeout_ms;
 		l->allow_anonymous = cl->allow_anonymous >= 0 ?
 		    cl->allow_anonymous : c->allow_anonymous;
-		if (cl->tls.enabled)
-			l->unsupported = "tls";
-		else if (cl->websocket)
+		if (cl->websocket)
 			l->unsupported = "websocket";
+		else if (cl->tls.enabled) {
+			char err[512];
+
+			if ((l->tls = tls_server_ctx(&cl->tls, err,
+			    sizeof(err))) == NULL)
+				l->tls_error = xstrdup(err);
+			l->cn_as_username = cl->tls.cn_as_username;
+		}
 	}
 	if (c->password_file != NULL)
 		b->unsupported = "password_file";
@@ -327,6 +334,11 @@ broker_start(struct broker *b)
 			    "%lld without it", i, l->unsupported, (long long)l->port);
 			return -1;
 		}
+		if (l->tls_error != NULL) {
+			log_error("broker", NULL, "broker.listeners[%zu] (port %lld): "
+			    "%s", i, (long long)l->port, l->tls_error);
+			return -1;
+		}
 	}
 	for (size_t i = 0; i < b->nlisteners; i++)
 		if (listener_open(b, &b->listeners[i]) == -1)
@@ -387,8 +399,11 @@ broker_free(struct broker *b)
 	session_table_free(b->sessions);
 	topic_tree_free(b->subs);
 	retain_tree_free(b->retained);
-	for (size_t i = 0; i < b->nlisteners; i++)
+	for (size_t i = 0; i < b->nlisteners; i++) {
 		free(b->listeners[i].bind);
+		free(b->listeners[i].tls_error);
+		SSL_CTX_free(b->listeners[i].tls);
+	}
 	free(b->listeners);
 	for (size_t i = 0; i < b->nwills; i++)
 		msg_unref(b->wills[i]);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "broker/internal.h"
+#include "broker/tls.h"
 #include "broker/packet.h"
 #include "broker/topic.h"
 #include "log.h"
@@ -34,9 +35,16 @@ conn_accept(struct listener *l, int fd, const char *addr, int over_limit)
 	c->over_limit = over_limit;
 	c->opened = c->last_rx = loop_now(b->loop);
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
+	if (l->tls != NULL && (c->ssl = tls_accept(l->tls, fd)) == NULL) {
+		log_error("broker", l->name, "%s: cannot start TLS", addr);
+		close(fd);
+		free(c);
+		return;
+	}
 	if (loop_add_fd(b->loop, fd, EPOLLIN, conn_io, c) == -1) {
 		log_error("broker", l->name, "cannot watch a new connection: %s",
 		    strerror(errno));
+		SSL_free(c->ssl);
 		close(fd);
 		free(c);
 		return;
@@ -86,6 +94,12 @@ conn_close(struct conn *c, const char *why, int publish_will)
 		b->st.clients_connected--;
 	c->state = CONN_CLOSED;
 	loop_del_fd(b->loop, c->fd);
+	if (c->ssl != NULL) {
+		if (c->tls_up && !c->tls_failed)
+			SSL_shutdown(c->ssl);	/* close_notify, not waited for */
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
 	close(c->fd);
 	c->fd = -1;
 	if (c->prev != NULL)
@@ -118,11 +132,54 @@ conn_close(struct conn *c, const char *why, int publish_will)
 		broker_queue_will(b, will);
 	else
 		msg_unref(will);
+	free(c->cert_cn);
+	c->cert_cn = NULL;
 	buf_free(&c->in);
 	buf_free(&c->out);
 	/* Freed at the next flush: a caller up the stack may still hold c. */
 	c->next = b->dead;
 	b->dead = c;
+}
+
+/* read(2), through TLS on a TLS listener; why gets a TLS failure. */
+static ssize_t
+conn_recv(struct conn *c, void *buf, size_t n, char *why, size_t whysz)
+{
+	ssize_t r;
+
+	if (c->ssl == NULL)
+		return read(c->fd, buf, n);
+	r = tls_read(c->ssl, buf, n, why, whysz);
+	if (r == -1 && errno != EAGAIN)
+		c->tls_failed = 1;
+	if (r > 0 && !c->tls_up) {
+		char desc[96];
+
+		c->tls_up = 1;
+		tls_describe(c->ssl, desc, sizeof(desc));
+		{
+			char cn[256];
+
+			if (tls_peer_cn(c->ssl, cn, sizeof(cn)) == 0)
+				c->cert_cn = xstrdup(cn);
+		}
+		log_debug("broker", c->l->name, "%s: %s%s%s", c->addr, desc,
+		    c->cert_cn ? ", certificate of " : "", c->cert_cn ?
+		    c->cert_cn : "");
+	}
+	return r;
+}
+
+static ssize_t
+conn_send(struct conn *c, const void *buf, size_t n, char *why, size_t whysz)
+{
+	ssize_t r;
+
+	if (c->ssl == NULL)
+		return write(c->fd, buf, n);
+	if ((r = tls_write(c->ssl, buf, n, why, whysz)) == -1 && errno != EAGAIN)
+		c->tls_failed = 1;
+	return r;
 }
 
 /* Writes as much output as the socket takes; watches EPOLLOUT for the rest. */
@@ -132,9 +189,13 @@ conn_write(struct conn *c)
 	struct broker	*b = c->b;
 	size_t		 n;
 	ssize_t		 w;
+	char		 why[160] = "";
 
+	/* Nothing goes out before the TLS handshake is done. */
+	if (c->ssl != NULL && !c->tls_up)
+		return;
 	while ((n = buf_pending(&c->out)) > 0) {
-		w = write(c->fd, buf_data(&c->out), n);
+		w = conn_send(c, buf_data(&c->out), n, why, sizeof(why));
 		if (w > 0) {
 			buf_consume(&c->out, (size_t)w);
 			b->st.bytes_sent += (uint64_t)w;
@@ -144,6 +205,13 @@ conn_write(struct conn *c)
 			continue;
 		if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
+		if (w == -1 && errno == EPROTO) {
+			char what[200];
+
+			snprintf(what, sizeof(what), "TLS error: %s", why);
+			conn_close(c, what, 1);
+			return;
+		}
 		conn_close(c, errno == EPIPE || errno == ECONNRESET ?
 		    "connection reset" : "write error", 1);
 		return;
@@ -534,6 +602,7 @@ conn_read(struct conn *c)
 	const uint8_t	*data;
 	size_t		 len, used;
 	ssize_t		 n;
+	char		 why[160] = "";
 
 	for (int round = 0; round < 4 && c->state != CONN_CLOSED && !c->paused;
 	    round++) {
@@ -541,11 +610,12 @@ conn_read(struct conn *c)
 		size_t want = b->rbuf_size;
 
 		if (partial) {
-			n = read(c->fd, buf_reserve(&c->in, want), want);
+			n = conn_recv(c, buf_reserve(&c->in, want), want, why,
+			    sizeof(why));
 			if (n > 0)
 				c->in.len += (size_t)n;
 		} else
-			n = read(c->fd, b->rbuf, want);
+			n = conn_recv(c, b->rbuf, want, why, sizeof(why));
 		if (n == 0) {
 			conn_close(c, "closed by the client", 1);
 			return;
@@ -553,7 +623,12 @@ conn_read(struct conn *c)
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			if (errno == EPROTO) {
+				char what[200];
+
+				snprintf(what, sizeof(what), "TLS error: %s", why);
+				conn_close(c, what, 1);
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK)
 				conn_close(c, errno == ECONNRESET ?
 				    "connection reset" : "read error", 1);
 			return;
@@ -571,9 +646,13 @@ conn_read(struct conn *c)
 				buf_reset(&c->in, 0);
 		} else if (used < len)
 			buf_append(&c->in, data + used, len - used);
-		if ((size_t)n < want)
+		/* A TLS read returns one record: go on while there are. */
+		if ((size_t)n < want && c->ssl == NULL)
 			return;
 	}
+	/* The handshake may have queued our answer: send what waits. */
+	if (c->ssl != NULL && buf_pending(&c->out) > 0)
+		conn_mark_dirty(c);
 }
 
 static void

@@ -15,6 +15,8 @@
 
 struct conn;
 struct listener;
+struct ssl_st;
+struct ssl_ctx_st;
 struct loop_timer;
 struct queue;
 struct retain_tree;
@@ -117,6 +119,10 @@ struct conn {
 	struct conn	*prev, *next;	/* every connection */
 	struct broker_hold *acks, *acks_tail;	/* acknowledgements in order */
 	int		 paused;	/* not read: backpressure */
+	struct ssl_st	*ssl;		/* TLS listeners */
+	int		 tls_up;	/* the handshake is done */
+	int		 tls_failed;	/* no close_notify after an error */
+	char		*cert_cn;	/* a verified client certificate's CN */
 	char		 addr[48];
 };
 
@@ -131,6 +137,9 @@ struct listener {
 	uint64_t	 connect_timeout_ms;
 	int		 allow_anonymous;
 	const char	*unsupported;	/* a configured feature this version lacks */
+	struct ssl_ctx_st *tls;		/* TLS listener */
+	char		*tls_error;	/* its context could not be made */
+	int		 cn_as_username;
 	uint64_t	 nconns;
 };
 
