@@ -47,6 +47,11 @@ int		 broker_start(struct broker *);
  * saves the persistent sessions' messages to the store.
  */
 void		 broker_stop(struct broker *);
+/*
+ * On SIGHUP: loads the password and ACL files again (the config's paths);
+ * connected clients stay. On an error the previous files stay in use.
+ */
+void		 broker_reload(struct broker *, const struct fmq_config *);
 void		 broker_free(struct broker *);
 
 /*

@@ -134,9 +134,11 @@ daemon_reload(struct daemon *d)
 		config_free(d->cfg);
 	d->cfg = cfg;
 	daemon_apply(d);
+	broker_reload(d->broker, cfg);
 	config_describe(cfg, desc, sizeof(desc));
-	log_info("config", NULL, "reloaded: %s (log_level applies now; listeners, "
-	    "devices and actuators at the next start)", desc);
+	log_info("config", NULL, "reloaded: %s (log_level, password_file and "
+	    "acl_file apply now; listeners, devices, tables and actuators at "
+	    "the next start)", desc);
 	daemon_warn_unbuilt(cfg);
 	notify_ready();
 }

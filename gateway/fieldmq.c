@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
+#include "broker/auth.h"
 #include "conf.h"
 #include "drivers/probe.h"
 #include "drivers/sim.h"
@@ -59,9 +62,95 @@ check_config_run(int argc, char **argv)
 	return 0;
 }
 
+static void
+passwd_help(FILE *f)
+{
+	fprintf(f,
+	    "usage: fieldmq passwd FILE USER\n"
+	    "Adds USER to the password file FILE, or changes its password\n"
+	    "(PBKDF2-SHA512, a random salt, %u iterations: the format of\n"
+	    "mosquitto_passwd, which reads these files too). FILE is created\n"
+	    "with mode 0600 if missing; other lines are kept. The password is\n"
+	    "asked twice on a terminal, or read as one line from standard input.\n"
+	    "fieldmqd reads the file again on SIGHUP.\n", AUTH_ITERATIONS_DEFAULT);
+}
+
+/* Reads a line into buf without echo when stdin is a terminal. */
+static int
+read_password(const char *prompt, char *buf, size_t sz)
+{
+	struct termios	 old, quiet;
+	int		 tty = isatty(STDIN_FILENO), ok;
+	size_t		 n;
+
+	if (tty) {
+		fprintf(stderr, "%s", prompt);
+		tcgetattr(STDIN_FILENO, &old);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	ok = fgets(buf, (int)sz, stdin) != NULL;
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fprintf(stderr, "\n");
+	}
+	if (!ok)
+		return -1;
+	n = strcspn(buf, "\r\n");
+	if (buf[n] == '\0' && n == sz - 1)
+		return -1;	/* longer than the buffer */
+	buf[n] = '\0';
+	return 0;
+}
+
+/* fieldmq passwd FILE USER */
+static int
+passwd_run(int argc, char **argv)
+{
+	char	pw[1024], again[1024], err[512];
+	int	r;
+
+	if (argc != 3) {
+		passwd_help(stderr);
+		return 2;
+	}
+	if (!auth_valid_user(argv[2])) {
+		fprintf(stderr, "fieldmq passwd: \"%s\" is not a valid username "
+		    "(no ':', no control characters, not starting with '#')\n",
+		    argv[2]);
+		return 2;
+	}
+	if (read_password("Password: ", pw, sizeof(pw)) == -1) {
+		fprintf(stderr, "fieldmq passwd: no password read\n");
+		return 1;
+	}
+	if (isatty(STDIN_FILENO) && (read_password("Again: ", again,
+	    sizeof(again)) == -1 || strcmp(pw, again) != 0)) {
+		fprintf(stderr, "fieldmq passwd: the passwords differ\n");
+		return 1;
+	}
+	if (pw[0] == '\0') {
+		fprintf(stderr, "fieldmq passwd: an empty password is refused\n");
+		return 1;
+	}
+	r = auth_set_user(argv[1], argv[2], pw, AUTH_ITERATIONS_DEFAULT, err,
+	    sizeof(err));
+	explicit_bzero(pw, sizeof(pw));
+	explicit_bzero(again, sizeof(again));
+	if (r == -1) {
+		fprintf(stderr, "fieldmq passwd: %s\n", err);
+		return 1;
+	}
+	printf("%s: password of %s set\n", argv[1], argv[2]);
+	return 0;
+}
+
 static const struct command commands[] = {
 	{ "check-config", "check a configuration file", check_config_run,
 	  check_config_help },
+	{ "passwd", "add a user to a password file or change a password",
+	  passwd_run, passwd_help },
 	{ "probe", "read registers and show them decoded every way", probe_main,
 	  probe_help },
 	{ "sim", "run a Modbus device simulator (tests, the demo)", sim_main,

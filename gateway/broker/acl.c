@@ -24,7 +24,7 @@
 
 #define USES_C		0x1	/* the pattern holds "%c" */
 #define USES_U		0x2	/* the pattern holds "%u" */
-#define EXPAND_LOCAL	256	/* expansions up to this stay on the stack */
+#define EXPAND_LOCAL	256	/* longer expansions: on the heap */
 #define SHOW_MAX	64	/* bytes of a bad word or filter in errors */
 #define ERRNO_MAX	128
 
@@ -32,7 +32,7 @@ struct rule {
 	char		*filter;
 	size_t		 len;
 	int		 access;	/* ACL_READ | ACL_WRITE; 0: deny */
-	int		 uses;		/* USES_C | USES_U, patterns only */
+	int		 uses;		/* USES_C, USES_U */
 };
 
 struct rules {
@@ -48,9 +48,9 @@ struct section {
 };
 
 struct acl {
-	struct rules	 anon;		/* topic lines before any user line */
+	struct rules	 anon;		/* before any user */
 	struct rules	 patterns;
-	struct section	*users;		/* sorted by name once loaded */
+	struct section	*users;		/* sorted by name */
 	size_t		 nusers;
 	size_t		 capusers;
 };
@@ -274,8 +274,8 @@ parse_rule(struct rules *r, int pattern, const char *s, size_t len,
 	access = access_word(s, wlen);
 	if (flen == 0) {
 		if (access != -1) {
-			seterr(why, whysz, "missing topic filter after \"%.*s\"",
-			    (int)wlen, s);
+			seterr(why, whysz, "missing topic filter after "
+			    "\"%.*s\"", (int)wlen, s);
 			return -1;
 		}
 		/* One word: the filter, read and write. */
@@ -522,6 +522,40 @@ acl_filter_covers(const char *rule, size_t rlen, const char *sub,
 	}
 }
 
+/* Can one topic match both filters? */
+int
+acl_filter_overlaps(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t	 ai = 0, bi = 0, ae, be;
+
+	/* A filter starting with a wildcard matches no topic starting '$'. */
+	if (alen > 0 && blen > 0 && ((a[0] == '$' && (b[0] == '+' ||
+	    b[0] == '#')) || (b[0] == '$' && (a[0] == '+' || a[0] == '#'))))
+		return 0;
+	for (;;) {
+		if (ai > alen || bi > blen) {
+			/* One ended: the other must end too, or go on with a
+			 * '#', which also matches the parent level. */
+			/* (The parent topic "" of "/#" is no topic.) */
+			if (ai > alen && bi > blen)
+				return 1;
+			if (ai > alen)
+				return bi > 1 &&
+				    is_level(b, bi, level_end(b, bi, blen), '#');
+			return ai > 1 && is_level(a, ai, level_end(a, ai, alen), '#');
+		}
+		ae = level_end(a, ai, alen);
+		be = level_end(b, bi, blen);
+		if (is_level(a, ai, ae, '#') || is_level(b, bi, be, '#'))
+			return 1;
+		if (!is_level(a, ai, ae, '+') && !is_level(b, bi, be, '+') &&
+		    (ae - ai != be - bi || memcmp(a + ai, b + bi, ae - ai) != 0))
+			return 0;
+		ai = ae + 1;
+		bi = be + 1;
+	}
+}
+
 /* Can v stand for %c or %u? It must name exactly one ordinary level. */
 static int
 usable(const char *v)
@@ -583,12 +617,18 @@ expansion_free(struct expansion *x)
 	x->p = NULL;
 }
 
-/* Does filter f match topic s, or, for a subscription, cover filter s? */
+/*
+ * Does filter f match topic s? For a subscription (filter s): does a deny
+ * rule f cover all of s, does a grant f share a topic with it?
+ */
 static int
-matches(const char *f, size_t flen, const char *s, size_t len, int subscribe)
+matches(const char *f, size_t flen, const char *s, size_t len, int subscribe,
+    int deny)
 {
-	return subscribe ? acl_filter_covers(f, flen, s, len) :
-	    topic_match(f, flen, s, len);
+	if (!subscribe)
+		return topic_match(f, flen, s, len);
+	return deny ? acl_filter_covers(f, flen, s, len) :
+	    acl_filter_overlaps(f, flen, s, len);
 }
 
 /* The topic rules of the client: its user's, the anonymous ones, or none. */
@@ -631,7 +671,7 @@ any_rule(const struct acl *a, const struct rules *own, const char *cid,
 	for (i = 0; own != NULL && i < own->n; i++) {
 		r = &own->v[i];
 		if ((want == 0 ? r->access == 0 : (r->access & want) != 0) &&
-		    matches(r->filter, r->len, s, len, subscribe))
+		    matches(r->filter, r->len, s, len, subscribe, want == 0))
 			return 1;
 	}
 	for (i = 0; i < a->patterns.n; i++) {
@@ -648,7 +688,7 @@ any_rule(const struct acl *a, const struct rules *own, const char *cid,
 		case EXPAND_OK:
 			break;
 		}
-		hit = matches(x.p, x.len, s, len, subscribe);
+		hit = matches(x.p, x.len, s, len, subscribe, want == 0);
 		expansion_free(&x);
 		if (hit)
 			return 1;

@@ -44,13 +44,12 @@
  *    username (mosquitto's rule), deny or not.
  *
  * SUBSCRIBE: mosquitto 2.0 accepts every subscription under acl_file and
- * filters each message at delivery. acl_check_subscribe is stricter: a
- * filter is granted if one read rule covers it (every topic the filter
- * can match, the rule matches too) and no deny rule covers it. A filter
- * that only overlaps what is allowed ("#" when a/# is allowed) is refused.
- * Deny rules narrower than a granted filter are not seen at SUBSCRIBE, so
- * the broker must still call acl_check(ACL_READ) for every message it
- * delivers, retained ones included.
+ * filters each message at delivery. acl_check_subscribe refuses the
+ * filters that could never deliver anything: it grants a filter that
+ * shares a topic with some applying read rule ("#" when a/# is readable)
+ * unless a deny rule covers all of it. The broker then calls
+ * acl_check(ACL_READ) for every message it delivers, retained ones
+ * included, so "#" brings only what the client may read.
  *
  * With no ACL loaded at all, the broker allows everything: that is the
  * caller's decision, not this module's.
@@ -96,8 +95,9 @@ int		 acl_check(const struct acl *, const char *client_id,
  * some applying read rule covers it and no applying deny rule does. An
  * invalid filter is refused.
  */
-int		 acl_check_subscribe(const struct acl *, const char *client_id,
-		    const char *username, const char *filter, size_t len);
+int		 acl_check_subscribe(const struct acl *,
+		    const char *client_id, const char *username,
+		    const char *filter, size_t len);
 
 /*
  * Does filter rule cover filter sub, that is, does rule match every topic
@@ -106,6 +106,9 @@ int		 acl_check_subscribe(const struct acl *, const char *client_id,
  * "$SYS/x"; "$SYS/#" covers "$SYS/+". For a topic name sub it is
  * topic_match(rule, sub).
  */
+/* Whether some topic matches both filters ('$' rules included). */
+int		 acl_filter_overlaps(const char *a, size_t alen, const char *b,
+		    size_t blen);
 int		 acl_filter_covers(const char *rule, size_t rlen,
 		    const char *sub, size_t slen);
 

@@ -25,8 +25,8 @@
 #include "broker/auth.h"
 #include "util.h"
 
-#define KEY_LEN		64	/* SHA-512 output, and PBKDF2's key length */
-#define B64_MAX		88	/* the base64 of 64 bytes, the longest field */
+#define KEY_LEN		64	/* SHA-512's output, PBKDF2's key */
+#define B64_MAX		88	/* base64 of 64 bytes: the longest */
 #define ERRNO_MAX	128
 
 enum hash_type {
@@ -51,7 +51,7 @@ struct entry {
 struct auth_db {
 	struct entry	*v;		/* sorted by user, then line */
 	size_t		 n;
-	struct entry	 dummy;		/* derived against for unknown users */
+	struct entry	 dummy;		/* for unknown users */
 };
 
 /* ---- small helpers ------------------------------------------------- */
@@ -164,7 +164,8 @@ b64_decode(const char *s, size_t len, unsigned char *out, size_t cap)
 	for (i = 0; i < len; i++) {
 		unsigned char	c = (unsigned char)s[i];
 
-		if (c == '=' && i + 2 >= len && (i + 1 == len || s[i + 1] == '='))
+		if (c == '=' && i + 2 >= len &&
+		    (i + 1 == len || s[i + 1] == '='))
 			pad++;
 		else if (pad > 0 || !((c >= 'A' && c <= 'Z') ||
 		    (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -301,13 +302,13 @@ parse_hash(const char *s, size_t len, struct entry *e, char *why,
 		p = s + 3;
 	} else {
 		/* Name a "$N$" prefix, never echo what may be a password. */
-		if (len >= 3 && s[0] == '$' &&
-		    (d1 = memchr(s + 1, '$', len - 1 < 4 ? len - 1 : 4)) != NULL)
+		if (len >= 3 && s[0] == '$' && (d1 = memchr(s + 1, '$',
+		    len - 1 < 4 ? len - 1 : 4)) != NULL)
 			seterr(why, whysz, "unknown hash type \"%.*s\" (want "
 			    "$6$ or $7$)", (int)(d1 - s + 1), s);
 		else
-			seterr(why, whysz, "unknown hash type (want $6$ or $7$; "
-			    "a plain-text password?)");
+			seterr(why, whysz, "unknown hash type (want $6$ or "
+			    "$7$; a plain-text password?)");
 		return -1;
 	}
 	d2 = memchr(p, '$', (size_t)(end - p));
@@ -402,9 +403,11 @@ static int
 entry_cmp(const void *a, const void *b)
 {
 	const struct entry	*x = a, *y = b;
-	size_t			 n = x->user_len < y->user_len ? x->user_len :
-				    y->user_len;
-	int			 c = memcmp(x->user, y->user, n);
+	size_t			 n;
+	int			 c;
+
+	n = x->user_len < y->user_len ? x->user_len : y->user_len;
+	c = memcmp(x->user, y->user, n);
 
 	if (c != 0)
 		return c;
@@ -473,7 +476,8 @@ make_dummy(struct auth_db *db)
 	/* The cost of an entry: its iteration count, 0 for SHA-512. */
 	cost = xreallocarray(NULL, db->n, sizeof(*cost));
 	for (i = 0; i < db->n; i++)
-		cost[i] = db->v[i].type == HASH_PBKDF2 ? db->v[i].iterations : 0;
+		cost[i] = db->v[i].type == HASH_PBKDF2 ?
+		    db->v[i].iterations : 0;
 	qsort(cost, db->n, sizeof(*cost), unsigned_cmp);
 	for (i = 0, run = 0; i < db->n; i++) {
 		run = i > 0 && cost[i] == cost[i - 1] ? run + 1 : 1;
@@ -525,7 +529,8 @@ auth_load_buf(const char *name, const char *text, size_t len, char *err,
 			e.end = end;
 			if (db->n == cap) {
 				cap = cap ? cap * 2 : 16;
-				db->v = xreallocarray(db->v, cap, sizeof(*db->v));
+				db->v = xreallocarray(db->v, cap,
+				    sizeof(*db->v));
 			}
 			db->v[db->n++] = e;
 		}
@@ -754,9 +759,9 @@ auth_set_user(const char *path, const char *user, const char *password,
 	int		 exists = 1, rc = -1;
 
 	if (!auth_valid_user(user)) {
-		seterr(err, errsz, "%s: not a valid username (1 to 65535 bytes, "
-		    "no ':' or control characters, not starting with '#' or "
-		    "a space, not ending with a space)", path);
+		seterr(err, errsz, "%s: not a valid username (1 to 65535 "
+		    "bytes, no ':' or control characters, not starting with "
+		    "'#' or a space, not ending with a space)", path);
 		return -1;
 	}
 	if (iterations < 1 || iterations > AUTH_ITERATIONS_MAX) {

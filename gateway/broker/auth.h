@@ -29,13 +29,13 @@
  * and mosquitto accepts any count of at least 1 when it reads the file.
  */
 #define AUTH_ITERATIONS_DEFAULT	210000u
-#define AUTH_ITERATIONS_MAX	10000000u	/* a larger count is refused */
-#define AUTH_USER_MAX		65535		/* bytes, as in MQTT */
+#define AUTH_ITERATIONS_MAX	10000000u	/* more is refused */
+#define AUTH_USER_MAX		65535		/* bytes, as MQTT */
 #define AUTH_FILE_MAX		(16u * 1024 * 1024)
 /* The longest line: the longest username, ':' and 1 KiB of hash. */
 #define AUTH_LINE_MAX		(AUTH_USER_MAX + 1 + 1024)
-#define AUTH_SALT_LEN		12	/* bytes, what mosquitto_passwd uses */
-#define AUTH_SALT_MAX		64	/* the longest salt read from a file */
+#define AUTH_SALT_LEN		12	/* as mosquitto_passwd */
+#define AUTH_SALT_MAX		64	/* the longest read */
 
 struct auth_db;
 
@@ -49,8 +49,8 @@ struct auth_db;
  */
 struct auth_db	*auth_load(const char *path, char *err, size_t errsz);
 /* The same from len bytes of text (borrowed); name stands for the path. */
-struct auth_db	*auth_load_buf(const char *name, const char *text, size_t len,
-		    char *err, size_t errsz);
+struct auth_db	*auth_load_buf(const char *name, const char *text,
+		    size_t len, char *err, size_t errsz);
 /* Frees the database, wiping its keys; accepts NULL. */
 void		 auth_free(struct auth_db *);
 /* The number of users. */

@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 
 #include "broker/internal.h"
+#include "broker/security.h"
 #include "broker/tls.h"
 #include "broker/packet.h"
 #include "broker/topic.h"
@@ -57,6 +58,14 @@ retained_free(void *v)
 
 static void broker_load(struct broker *);
 
+/* Whether an address to bind is on this machine only. */
+static int
+is_loopback(const char *bind)
+{
+	return strncmp(bind, "127.", 4) == 0 || strcmp(bind, "::1") == 0 ||
+	    strcmp(bind, "localhost") == 0;
+}
+
 struct broker *
 broker_new(struct loop *loop, const struct fmq_config *cfg, struct store *store)
 {
@@ -90,8 +99,10 @@ broker_new(struct loop *loop, const struct fmq_config *cfg, struct store *store)
 		l->max_packet = cl->max_packet_size > 0 ?
 		    cl->max_packet_size : b->lim.max_packet;
 		l->connect_timeout_ms = cl->connect_timeout_ms;
+		/* Unless said otherwise: anonymous clients on loopback only. */
 		l->allow_anonymous = cl->allow_anonymous >= 0 ?
-		    cl->allow_anonymous : c->allow_anonymous;
+		    cl->allow_anonymous : c->allow_anonymous >= 0 ?
+		    c->allow_anonymous : is_loopback(cl->bind);
 		if (cl->websocket)
 			l->unsupported = "websocket";
 		else if (cl->tls.enabled) {
@@ -103,10 +114,12 @@ broker_new(struct loop *loop, const struct fmq_config *cfg, struct store *store)
 			l->cn_as_username = cl->tls.cn_as_username;
 		}
 	}
-	if (c->password_file != NULL)
-		b->unsupported = "password_file";
-	else if (c->acl_file != NULL)
-		b->unsupported = "acl_file";
+	{
+		char err[512];
+
+		if ((b->sec = security_new(b, c, err, sizeof(err))) == NULL)
+			b->sec_error = xstrdup(err);
+	}
 	b->sessions = session_table_new();
 	b->subs = topic_tree_new();
 	b->retained = retain_tree_new(retained_free);
@@ -221,6 +234,13 @@ on_sys(struct loop *l, struct loop_timer *t, void *arg)
 
 #define UNPAUSE_MS	2
 
+void
+broker_reload(struct broker *b, const struct fmq_config *cfg)
+{
+	if (b->sec != NULL)
+		security_reload(b->sec, &cfg->broker);
+}
+
 /* Reads paused connections again once the congestion is over. */
 static void
 on_unpause(struct loop *l, struct loop_timer *t, void *arg)
@@ -319,6 +339,12 @@ on_inbound(struct loop *l, int fd, uint32_t events, void *arg)
 int
 broker_start(struct broker *b)
 {
+	if (b->sec_error != NULL) {
+		log_error("broker", NULL, "%s", b->sec_error);
+		return -1;
+	}
+	if (security_start(b->sec) == -1)
+		return -1;
 	/* Never serve a listener with less security than the config asks. */
 	if (b->unsupported != NULL) {
 		log_error("broker", NULL, "broker.%s: not supported by this version "
@@ -390,6 +416,9 @@ broker_free(struct broker *b)
 	while (b->conns != NULL)
 		conn_close(b->conns, "the broker is stopping", 0);
 	broker_flush(b);
+	security_free(b->sec);
+	b->sec = NULL;
+	free(b->sec_error);
 	/* Freeing memory is not ending sessions: the store keeps them. */
 	b->store = NULL;
 	/* Sessions are freed through the table, a bucket at a time. */

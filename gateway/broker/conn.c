@@ -12,7 +12,9 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "broker/acl.h"
 #include "broker/internal.h"
+#include "broker/security.h"
 #include "broker/tls.h"
 #include "broker/packet.h"
 #include "broker/topic.h"
@@ -21,6 +23,7 @@
 #include "util.h"
 
 static void conn_io(struct loop *, int, uint32_t, void *);
+static size_t conn_parse(struct conn *, const uint8_t *, size_t);
 
 void
 conn_accept(struct listener *l, int fd, const char *addr, int over_limit)
@@ -77,7 +80,7 @@ conn_mark_dirty(struct conn *c)
 void
 conn_watch(struct conn *c)
 {
-	loop_mod_fd(c->b->loop, c->fd, (c->paused ? 0 : EPOLLIN) |
+	loop_mod_fd(c->b->loop, c->fd, (c->paused || c->authing ? 0 : EPOLLIN) |
 	    (c->epollout ? EPOLLOUT : 0));
 }
 
@@ -134,6 +137,11 @@ conn_close(struct conn *c, const char *why, int publish_will)
 		msg_unref(will);
 	free(c->cert_cn);
 	c->cert_cn = NULL;
+	free(c->username);
+	c->username = NULL;
+	free(c->auth_body);
+	c->auth_body = NULL;
+	security_forget(b->sec, c);
 	buf_free(&c->in);
 	buf_free(&c->out);
 	/* Freed at the next flush: a caller up the stack may still hold c. */
@@ -270,23 +278,6 @@ assign_id(char *buf, size_t sz)
 	    r[2], r[3], r[4], r[5], r[6], r[7]);
 }
 
-/*
- * The CONNACK code for a well-formed CONNECT: 3 past the connection
- * limit, 5 for an anonymous client where none is allowed, 4 for a login
- * when there are no users to check it against (the password file comes
- * with authentication).
- */
-static uint8_t
-connect_refusal(const struct conn *c, const struct mqtt_connect *k)
-{
-	if (c->over_limit)
-		return MQTT_CONNACK_UNAVAILABLE;
-	if (!k->has_username && !c->l->allow_anonymous)
-		return MQTT_CONNACK_NOT_AUTHORIZED;
-	if (k->has_username && !c->l->allow_anonymous)
-		return MQTT_CONNACK_BAD_LOGIN;
-	return MQTT_CONNACK_ACCEPTED;
-}
 
 /* The keepalive the broker enforces: max_keepalive caps it (and 0). */
 static uint16_t
@@ -297,19 +288,114 @@ effective_keepalive(const struct broker *b, uint16_t asked)
 	return asked;
 }
 
-/* CONNECT: version, client id rules, takeover, session present, resend. */
+/* Refuses a CONNECT with a CONNACK return code, then closes. */
+static void
+connect_refuse(struct conn *c, uint8_t code, const char *why)
+{
+	mqtt_encode_connack(&c->out, 0, code);
+	conn_write(c);
+	conn_close(c, why, 0);
+}
+
+/*
+ * The second half of a CONNECT, once the client is who it says it is
+ * (user: NULL for an anonymous client): the will's ACL, the client id,
+ * the session (taking over another connection), CONNACK.
+ */
+static void
+connect_accept(struct conn *c, const struct mqtt_connect *k, const char *user,
+    size_t ulen)
+{
+	struct broker		*b = c->b;
+	struct session		*s;
+	char			 idbuf[32];
+	const char		*id = k->client_id.p;
+	size_t			 idlen = k->client_id.len;
+	int			 present = 0;
+
+	if (idlen == 0) {
+		if (!k->clean || k->level == 3) {
+			connect_refuse(c, MQTT_CONNACK_BAD_CLIENT_ID,
+			    "empty client id without clean session");
+			return;
+		}
+		assign_id(idbuf, sizeof(idbuf));
+		id = idbuf;
+		idlen = strlen(idbuf);
+	}
+	free(c->username);
+	c->username = user != NULL ? xstrndup(user, ulen) : NULL;
+	if (k->has_will && b->acl != NULL) {
+		char	*idz = xstrndup(id, idlen);
+		int	 allowed = acl_check(b->acl, idz, c->username,
+		    k->will_topic.p, k->will_topic.len, ACL_WRITE);
+
+		free(idz);
+		if (!allowed) {
+			connect_refuse(c, MQTT_CONNACK_NOT_AUTHORIZED,
+			    "the ACL does not allow its will topic");
+			return;
+		}
+	}
+	if ((s = session_find(b->sessions, id, idlen)) != NULL) {
+		if (s->internal) {
+			connect_refuse(c, MQTT_CONNACK_BAD_CLIENT_ID,
+			    "client id of an internal client");
+			return;
+		}
+		if (s->conn != NULL)
+			conn_close(s->conn, "taken over by a new connection", 1);
+		/* conn_close destroyed it if it was clean. */
+		s = session_find(b->sessions, id, idlen);
+	}
+	if (s != NULL && k->clean) {
+		session_destroy(b, s);
+		s = NULL;
+	}
+	if (s != NULL)
+		present = 1;
+	else
+		s = session_add(b, id, idlen);
+	s->clean = k->clean;
+	s->conn = c;
+	free(s->username);
+	s->username = c->username != NULL ? xstrdup(c->username) : NULL;
+	c->s = s;
+	session_persist(b, s, present);
+	c->level = k->level;
+	c->keepalive = effective_keepalive(b, k->keepalive);
+	if (k->has_will) {
+		c->will = msg_new(k->will_topic.p, k->will_topic.len,
+		    k->will_payload.p, k->will_payload.len, k->will_qos,
+		    k->will_retain);
+		c->will->origin = s;
+		c->will->origin_id = xstrdup(s->id);
+	}
+	c->state = CONN_ACTIVE;
+	b->st.clients_connected++;
+	mqtt_encode_connack(&c->out, present, MQTT_CONNACK_ACCEPTED);
+	conn_mark_dirty(c);
+	log_info("broker", c->l->name, "client %s connected from %s (MQTT %s, "
+	    "clean %d, keepalive %us%s%s%s%s)", s->id, c->addr, k->level == 3 ?
+	    "3.1" : "3.1.1", k->clean, k->keepalive, c->username ? ", user \"" :
+	    "", c->username ? c->username : "", c->username ? "\"" : "",
+	    present ? ", session resumed" : "");
+	if (present)
+		session_resend(b, s);
+}
+
+/*
+ * CONNECT: who is it? A client certificate's name (cn_as_username), a
+ * username and password checked against the password file (on the
+ * security worker: the connection is not read meanwhile), a username
+ * taken as given when there is no password file, or nobody.
+ */
 static void
 handle_connect(struct conn *c, const struct mqtt_frame *f, const uint8_t *body)
 {
 	struct broker		*b = c->b;
 	struct mqtt_connect	 k;
-	struct session		*s;
 	enum mqtt_err		 e;
-	char			 idbuf[32];
-	const char		*id;
-	size_t			 idlen;
-	int			 present = 0;
-	uint8_t			 code;
 
 	if ((e = mqtt_decode_connect(f, body, &k)) != MQTT_OK) {
 		if (e == MQTT_ERR_VERSION) {
@@ -320,68 +406,97 @@ handle_connect(struct conn *c, const struct mqtt_frame *f, const uint8_t *body)
 		    "version" : mqtt_err_name(e), 0);
 		return;
 	}
-	if ((code = connect_refusal(c, &k)) != MQTT_CONNACK_ACCEPTED) {
-		mqtt_encode_connack(&c->out, 0, code);
-		conn_write(c);
-		conn_close(c, code == MQTT_CONNACK_UNAVAILABLE ? "connection limit "
-		    "reached" : code == MQTT_CONNACK_NOT_AUTHORIZED ? "anonymous "
-		    "clients are not allowed" : "bad username or password", 0);
+	if (c->over_limit) {
+		connect_refuse(c, MQTT_CONNACK_UNAVAILABLE,
+		    "connection limit reached");
 		return;
 	}
-	id = k.client_id.p;
-	idlen = k.client_id.len;
-	if (idlen == 0) {
-		if (!k.clean || k.level == 3) {
-			mqtt_encode_connack(&c->out, 0, MQTT_CONNACK_BAD_CLIENT_ID);
-			conn_write(c);
-			conn_close(c, "empty client id without clean session", 0);
+	if (c->l->cn_as_username && c->cert_cn != NULL) {
+		connect_accept(c, &k, c->cert_cn, strlen(c->cert_cn));
+		return;
+	}
+	if (!k.has_username) {
+		if (!c->l->allow_anonymous) {
+			security_login_failed(b->sec, c->l->name, c->addr, NULL,
+			    "anonymous clients are not allowed here");
+			connect_refuse(c, MQTT_CONNACK_NOT_AUTHORIZED,
+			    "anonymous clients are not allowed");
 			return;
 		}
-		assign_id(idbuf, sizeof(idbuf));
-		id = idbuf;
-		idlen = strlen(idbuf);
+		connect_accept(c, &k, NULL, 0);
+		return;
 	}
-	if ((s = session_find(b->sessions, id, idlen)) != NULL) {
-		if (s->internal) {
-			mqtt_encode_connack(&c->out, 0, MQTT_CONNACK_BAD_CLIENT_ID);
-			conn_write(c);
-			conn_close(c, "client id of an internal client", 0);
+	if (!security_has_passwords(b->sec)) {
+		/* No password file: a username proves nothing. */
+		if (!c->l->allow_anonymous) {
+			security_login_failed(b->sec, c->l->name, c->addr, NULL,
+			    "no password file to check a username against");
+			connect_refuse(c, MQTT_CONNACK_BAD_LOGIN,
+			    "bad username or password (no password file)");
 			return;
 		}
-		if (s->conn != NULL)
-			conn_close(s->conn, "taken over by a new connection", 1);
-		/* conn_close destroyed it if it was clean. */
-		s = session_find(b->sessions, id, idlen);
+		connect_accept(c, &k, k.username.p, k.username.len);
+		return;
 	}
-	if (s != NULL && k.clean) {
-		session_destroy(b, s);
-		s = NULL;
+	/* Kept until the worker answers; the connection is not read. */
+	c->auth_f = *f;
+	c->auth_body = xmalloc(f->body_len > 0 ? f->body_len : 1);
+	memcpy(c->auth_body, body, f->body_len);
+	if (security_check(b->sec, c, k.username.p, k.username.len,
+	    k.password.p, k.has_password ? k.password.len : 0) == -1) {
+		free(c->auth_body);
+		c->auth_body = NULL;
+		log_warn("broker", c->l->name, "%s: too many logins waiting for "
+		    "their check: refused", c->addr);
+		connect_refuse(c, MQTT_CONNACK_UNAVAILABLE, "too many logins at "
+		    "once");
+		return;
 	}
-	if (s != NULL)
-		present = 1;
-	else
-		s = session_add(b, id, idlen);
-	s->clean = k.clean;
-	s->conn = c;
-	c->s = s;
-	session_persist(b, s, present);
-	c->level = k.level;
-	c->keepalive = effective_keepalive(b, k.keepalive);
-	if (k.has_will) {
-		c->will = msg_new(k.will_topic.p, k.will_topic.len,
-		    k.will_payload.p, k.will_payload.len, k.will_qos, k.will_retain);
-		c->will->origin = s;
-		c->will->origin_id = xstrdup(s->id);
+	c->authing = 1;
+	conn_watch(c);
+}
+
+void
+conn_login_done(struct conn *c, int ok)
+{
+	struct mqtt_connect	 k;
+	uint8_t			*body = c->auth_body;
+	size_t			 used;
+
+	c->auth_body = NULL;
+	c->authing = 0;
+	if (c->state == CONN_CLOSED || body == NULL) {
+		free(body);
+		return;
 	}
-	c->state = CONN_ACTIVE;
-	b->st.clients_connected++;
-	mqtt_encode_connack(&c->out, present, MQTT_CONNACK_ACCEPTED);
-	conn_mark_dirty(c);
-	log_info("broker", c->l->name, "client %s connected from %s (MQTT %s, "
-	    "clean %d, keepalive %us%s)", s->id, c->addr, k.level == 3 ? "3.1" :
-	    "3.1.1", k.clean, k.keepalive, present ? ", session resumed" : "");
-	if (present)
-		session_resend(b, s);
+	/* Decoded before: it decodes again. */
+	mqtt_decode_connect(&c->auth_f, body, &k);
+	if (!ok) {
+		char user[128];
+
+		snprintf(user, sizeof(user), "%.*s", (int)(k.username.len > 100 ?
+		    100 : k.username.len), k.username.p);
+		security_login_failed(c->b->sec, c->l->name, c->addr, user,
+		    "bad username or password");
+		connect_refuse(c, MQTT_CONNACK_BAD_LOGIN, "bad username or "
+		    "password");
+		free(body);
+		return;
+	}
+	connect_accept(c, &k, k.username.p, k.username.len);
+	free(body);
+	if (c->state == CONN_CLOSED)
+		return;
+	conn_watch(c);
+	/* What the client sent after its CONNECT waited in c->in. */
+	if (buf_pending(&c->in) > 0) {
+		used = conn_parse(c, buf_data(&c->in), buf_pending(&c->in));
+		if (c->state == CONN_CLOSED)
+			return;
+		buf_consume(&c->in, used);
+		if (buf_pending(&c->in) == 0)
+			buf_reset(&c->in, 0);
+	}
 }
 
 /* PUBLISH from the client: route, retain, acknowledge. */
@@ -404,6 +519,19 @@ handle_publish(struct conn *c, const struct mqtt_frame *f, const uint8_t *body)
 		/* A repeat of a QoS 2 message already routed: not again. */
 		hold_begin(b, c);
 		hold_end(b, c, MQTT_PUBREC, p.id);
+		return;
+	}
+	if (b->acl != NULL && !acl_check(b->acl, s->id, s->username, p.topic.p,
+	    p.topic.len, ACL_WRITE)) {
+		/* MQTT 3.1.1: acknowledged as usual, not delivered. */
+		b->st.msgs_dropped++;
+		log_debug("broker", c->l->name, "client %s may not publish on "
+		    "%.*s: dropped", s->id, (int)p.topic.len, p.topic.p);
+		if (p.qos > 0) {
+			hold_begin(b, c);
+			hold_end(b, c, p.qos == 1 ? MQTT_PUBACK : MQTT_PUBREC,
+			    p.id);
+		}
 		return;
 	}
 	m = msg_new(p.topic.p, p.topic.len, p.payload, p.payload_len, p.qos,
@@ -440,7 +568,9 @@ handle_subscribe(struct conn *c, const struct mqtt_frame *f, const uint8_t *body
 	while (mqtt_topics_next(&sub, &pos, &filter, &opts)) {
 		uint8_t qos = opts & 3;
 
-		if (!topic_valid_filter(filter.p, filter.len))
+		if (!topic_valid_filter(filter.p, filter.len) ||
+		    (b->acl != NULL && !acl_check_subscribe(b->acl, c->s->id,
+		    c->s->username, filter.p, filter.len)))
 			codes[i++] = MQTT_SUBACK_FAILURE;
 		else
 			codes[i++] = session_subscribe(b, c->s, filter.p,
@@ -577,7 +707,7 @@ conn_parse(struct conn *c, const uint8_t *data, size_t len)
 	size_t			off = 0;
 	char			why[96];
 
-	while (off < len && c->state != CONN_CLOSED) {
+	while (off < len && c->state != CONN_CLOSED && !c->authing) {
 		e = mqtt_frame(data + off, len - off, c->l->max_packet, &f);
 		if (e == MQTT_NEED_MORE)
 			break;
@@ -604,8 +734,8 @@ conn_read(struct conn *c)
 	ssize_t		 n;
 	char		 why[160] = "";
 
-	for (int round = 0; round < 4 && c->state != CONN_CLOSED && !c->paused;
-	    round++) {
+	for (int round = 0; round < 4 && c->state != CONN_CLOSED && !c->paused &&
+	    !c->authing; round++) {
 		int partial = buf_pending(&c->in) > 0;
 		size_t want = b->rbuf_size;
 
@@ -662,7 +792,7 @@ conn_io(struct loop *l, int fd, uint32_t events, void *arg)
 
 	if (events & EPOLLOUT)
 		conn_write(c);
-	if (c->paused && (events & (EPOLLHUP | EPOLLERR)))
+	if ((c->paused || c->authing) && (events & (EPOLLHUP | EPOLLERR)))
 		conn_close(c, "connection lost", 1);	/* not read: would spin */
 	if (c->state != CONN_CLOSED && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		conn_read(c);

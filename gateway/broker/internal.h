@@ -11,6 +11,7 @@
 
 #include "broker.h"
 #include "broker/msg.h"
+#include "broker/packet.h"
 #include "buf.h"
 
 struct conn;
@@ -69,6 +70,7 @@ struct sub {
 /* The state of one client id: it outlives connections when not clean. */
 struct session {
 	char			*id;
+	char			*username;	/* NULL: anonymous */
 	size_t			 id_len;
 	struct session		*hnext;		/* session table chain */
 	struct conn		*conn;		/* NULL while offline */
@@ -123,6 +125,10 @@ struct conn {
 	int		 tls_up;	/* the handshake is done */
 	int		 tls_failed;	/* no close_notify after an error */
 	char		*cert_cn;	/* a verified client certificate's CN */
+	int		 authing;	/* CONNECT waits for the password check */
+	struct mqtt_frame auth_f;	/* that CONNECT, kept */
+	uint8_t		*auth_body;
+	char		*username;	/* as authenticated; NULL: anonymous */
 	char		 addr[48];
 };
 
@@ -180,6 +186,9 @@ struct broker {
 	struct conn		*hold_conn;	/* the publisher a hold would wait for */
 	struct broker_hold	*hold;		/* the hold of the publish being routed */
 	struct conn		*route_conn;	/* the client whose PUBLISH is routed */
+	struct security		*sec;		/* passwords and ACLs */
+	char			*sec_error;	/* their files could not be loaded */
+	struct acl		*acl;		/* NULL: everything allowed */
 	struct conn		**paused;	/* connections not read (backpressure) */
 	size_t			 npaused, cappaused;
 	int			(*congested)(void *);
@@ -268,6 +277,8 @@ void		 hold_conn_closed(struct conn *);
 /* Removes c from the paused connections (it closes). */
 void		 broker_unpause(struct broker *, struct conn *);
 void		 conn_watch(struct conn *);
+/* The password check of a waiting CONNECT came back (security.c). */
+void		 conn_login_done(struct conn *, int ok);
 /* Handles the holds released by other threads (loop thread). */
 void		 hold_released(struct broker *);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/acl.h"
 #include "broker/internal.h"
 #include "broker/packet.h"
 #include "broker/topic.h"
@@ -209,6 +210,7 @@ session_destroy(struct broker *b, struct session *s)
 	b->st.clients_total = session_count(b->sessions);
 	b->st.subscriptions = topic_tree_count(b->subs);
 	free(s->id);
+	free(s->username);
 	free(s);
 }
 
@@ -333,6 +335,9 @@ session_deliver(struct broker *b, struct session *s, struct msg *m, uint8_t qos,
 	}
 	/* An offline session keeps QoS 1 and 2 messages only. */
 	if (s->conn == NULL && qos == 0)
+		return;
+	if (b->acl != NULL && !acl_check(b->acl, s->id, s->username, m->topic,
+	    m->topic_len, ACL_READ))
 		return;
 	if (s->queue.n == 0 && can_send(b, s, qos))
 		send_now(b, s, m, qos, retain);

@@ -129,7 +129,7 @@ static const struct cfg_key broker_keys[] = {
 	{ .name = "password_file", .kind = CK_STRING, .off = B(password_file) },
 	{ .name = "acl_file", .kind = CK_STRING, .off = B(acl_file) },
 	{ .name = "allow_anonymous", .kind = CK_BOOL, .off = B(allow_anonymous),
-	  .def = "true" },
+	  .flags = CF_INHERIT },
 	{ .name = "sys_interval", .kind = CK_DURATION, .off = B(sys_interval_ms),
 	  .def = "10s" },
 	{ .name = "max_connections", .kind = CK_INT, .off = B(max_connections),

@@ -50,7 +50,7 @@ YAML
 start_fieldmqd fieldmq.yaml
 T=(-h localhost --cafile ca.crt)
 
-timeout 10 mosquitto_sub "${T[@]}" -p "$tls" -t 'a/#' -C 2 -v >sub.out &
+mosquitto_sub "${T[@]}" -p "$tls" -t "a/#" -C 2 -v -W 10 >sub.out &
 sub=$!
 track "$sub"
 await_subscriber_tls() {

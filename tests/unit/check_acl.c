@@ -138,7 +138,7 @@ static const struct check_row rows[] = {
 	{ "a1", "alice", "mixed/id-a2", R, 0 },
 	{ "a1", "alice", "mixed/a1", R, 0 },
 	{ "a1", "alice", "everyone/x", R, 1 },
-	{ "a1", "Alice", "plant/line1/temp", R, 0 },	/* names are exact */
+	{ "a1", "Alice", "plant/line1/temp", R, 0 },	/* exact names */
 	/* bob. */
 	{ "b1", "bob", "plant/line1/temp", R, 1 },
 	{ "b1", "bob", "plant/line1/temp", W, 0 },
@@ -220,23 +220,23 @@ static const struct sub_row subs[] = {
 	{ "a1", "alice", "plant/#", 1 },
 	{ "a1", "alice", "plant/line1/temp", 1 },
 	{ "a1", "alice", "plant/+/temp", 1 },
-	{ "a1", "alice", "plant/hr/#", 0 },		/* a deny covers it */
+	{ "a1", "alice", "plant/hr/#", 0 },	/* a deny covers it */
 	{ "a1", "alice", "plant/hr/x", 0 },
 	{ "a1", "alice", "plant/+", 1 },	/* plant/hr: at delivery */
-	{ "a1", "alice", "#", 0 },		/* mosquitto accepts */
-	{ "a1", "alice", "+/line1", 0 },
+	{ "a1", "alice", "#", 1 },		/* filtered at delivery */
+	{ "a1", "alice", "+/line1", 1 },	/* plant/line1 */
 	{ "a1", "alice", "$SYS/broker/+", 1 },
 	{ "a1", "alice", "$SYS/broker/#", 1 },
-	{ "a1", "alice", "$SYS/#", 0 },
+	{ "a1", "alice", "$SYS/#", 1 },	/* $SYS/broker/... */
 	{ "a1", "alice", "cmd/alice/x", 0 },	/* write only */
 	{ "a1", "alice", "users/alice/#", 1 },
-	{ "a1", "alice", "users/+/inbox", 0 },
+	{ "a1", "alice", "users/+/inbox", 1 },	/* users/alice/inbox */
 	{ "a1", "alice", "dev/a1/#", 1 },
 	{ "a1", "alice", "dev/a1/locked", 0 },
-	{ "a1", "alice", "dev/+/x", 0 },
+	{ "a1", "alice", "dev/+/x", 1 },	/* dev/a1/x */
 	{ "a1", "alice", "everyone/#", 1 },
 	{ "b1", "bob", "plant/line1/+", 1 },
-	{ "b1", "bob", "plant/line1/#", 0 },
+	{ "b1", "bob", "plant/line1/#", 1 },	/* plant/line1/+ */
 	{ "b1", "bob", "plant/line1/temp", 1 },
 	{ "b1", "bob", "plant/line1/cmd", 1 },
 	{ "r", "root", "#", 1 },
@@ -248,7 +248,10 @@ static const struct sub_row subs[] = {
 	{ "anon1", NULL, "public/secret", 0 },
 	{ "anon1", NULL, "public/+", 1 },
 	{ "anon1", NULL, "anon/chat", 1 },
-	{ "anon1", NULL, "#", 0 },
+	{ "anon1", NULL, "#", 1 },		/* public/... */
+	{ "anon1", NULL, "plant/#", 0 },	/* nothing readable */
+	{ "a1", "alice", "cmd/#", 0 },		/* write only */
+	{ "a1", "alice", "$SYS/other/#", 0 },
 	/* Hostile client ids get nothing more. */
 	{ "+", "carol", "dev/+/#", 0 },
 	{ "#", "carol", "#", 0 },
@@ -352,7 +355,8 @@ static const struct bad_case bad_cases[] = {
 	  "acl:1: unknown keyword \"TOPIC\" (want user, topic or pattern)" },
 	{ "keyword glued", "usera\n",
 	  "acl:1: unknown keyword \"usera\" (want user, topic or pattern)" },
-	{ "topic alone", "topic\n", "acl:1: missing topic filter after \"topic\"" },
+	{ "topic alone", "topic\n",
+	  "acl:1: missing topic filter after \"topic\"" },
 	{ "topic and blanks", "topic \t \n",
 	  "acl:1: missing topic filter after \"topic\"" },
 	{ "pattern alone", "pattern\n",
@@ -362,9 +366,11 @@ static const struct bad_case bad_cases[] = {
 	{ "deny without filter", "user a\npattern deny  \r\n",
 	  "acl:2: missing topic filter after \"deny\"" },
 	{ "access case", "topic Read a\n",
-	  "acl:1: unknown access \"Read\" (want read, write, readwrite or deny)" },
+	  "acl:1: unknown access \"Read\" (want read, write, readwrite or "
+	  "deny)" },
 	{ "filter with a space, no access", "topic foo bar\n",
-	  "acl:1: unknown access \"foo\" (want read, write, readwrite or deny)" },
+	  "acl:1: unknown access \"foo\" (want read, write, readwrite or "
+	  "deny)" },
 	{ "subscribe is no access word", "topic subscribe a/#\n",
 	  "acl:1: unknown access \"subscribe\" (want read, write, readwrite or "
 	  "deny)" },
@@ -382,7 +388,8 @@ static const struct bad_case bad_cases[] = {
 	{ "NUL", "topic read a\0b\n", "acl:1: NUL byte in the line", 15 },
 	{ "line numbers", "# c\r\nuser a\r\n\r\n  topic read x\r\n"
 	  "# topic bad\ntopic bad a\r\n",
-	  "acl:6: unknown access \"bad\" (want read, write, readwrite or deny)" },
+	  "acl:6: unknown access \"bad\" (want read, write, readwrite or "
+	  "deny)" },
 	{ "last line without newline", "topic read a\ntopic read #/",
 	  "acl:2: invalid topic filter \"#/\"" },
 };
@@ -538,6 +545,43 @@ START_TEST(test_covers_brute)
 }
 END_TEST
 
+/*
+ * acl_filter_overlaps agrees with brute force: two filters of up to 3
+ * levels overlap iff some topic of up to 4 levels matches both.
+ */
+START_TEST(test_overlaps_brute)
+{
+	static const char *const falpha[] = { "a", "$s", "", "+", "#" };
+	static const char *const talpha[] = { "a", "$s", "", "q" };
+	char		(*f)[32] = xcalloc(512, sizeof(*f));
+	char		(*t)[32] = xcalloc(512, sizeof(*t));
+	size_t		 nf, nt, i, j, k, alen, blen, nover = 0;
+	int		 want;
+
+	nf = build(falpha, FMQ_NELEM(falpha), 3, f, 512, 1);
+	nt = build(talpha, FMQ_NELEM(talpha), 4, t, 512, 0);
+	for (i = 0; i < nf; i++) {
+		alen = strlen(f[i]);
+		for (j = 0; j < nf; j++) {
+			blen = strlen(f[j]);
+			want = 0;
+			for (k = 0; k < nt && !want; k++)
+				want = topic_match(f[i], alen, t[k],
+				    strlen(t[k])) && topic_match(f[j], blen,
+				    t[k], strlen(t[k]));
+			nover += want;
+			ck_assert_msg(acl_filter_overlaps(f[i], alen, f[j],
+			    blen) == want, "\"%s\" overlaps \"%s\": want %d",
+			    f[i], f[j], want);
+		}
+	}
+	ck_assert_uint_gt(nover, nf);
+	ck_assert_uint_lt(nover, nf * nf);
+	free(f);
+	free(t);
+}
+END_TEST
+
 START_TEST(test_bad)
 {
 	const struct bad_case	*c = &bad_cases[_i];
@@ -573,8 +617,10 @@ END_TEST
 /* Blanks: the filter after an access word is the rest of the line. */
 START_TEST(test_blanks)
 {
-	struct acl	*a = load("user u\r\ntopic readwrite  two  spaces \r\n"
-			    "topic write\tx\ty\n\tpattern read %u\n");
+	struct acl	*a;
+
+	a = load("user u\r\ntopic readwrite  two  spaces \r\n"
+	    "topic write\tx\ty\n\tpattern read %u\n");
 
 	ck_assert_int_eq(acl_check(a, "c", "u", "two  spaces", 11, R), 1);
 	ck_assert_int_eq(acl_check(a, "c", "u", "two spaces", 10, R), 0);
@@ -723,6 +769,7 @@ acl_suite(void)
 
 	tc = tcase_create("subscribe");
 	tcase_add_loop_test(tc, test_subscribe, 0, (int)FMQ_NELEM(subs));
+	tcase_add_test(tc, test_overlaps_brute);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("covers");

@@ -67,18 +67,18 @@ static const struct vector vectors[] = {
 };
 
 #define SALT6	"k1PC5GAprL5gfxyR"
-#define KEY6	"q5HFKoS7YfsYJiXUR3EfcgMCKFOLBSRX5WeOmFpjFPMrD/hipk5x6AnMupu" \
-		"MrTEHGURcjAJArpUUgG6N401I8A=="
+#define KEY6	"q5HFKoS7YfsYJiXUR3EfcgMCKFOLBSRX5WeOmFpjFPMrD/hipk5x6A" \
+		"nMupuMrTEHGURcjAJArpUUgG6N401I8A=="
 #define GOOD6	"$6$" SALT6 "$" KEY6
-#define GOOD7	"$7$101$PAjAqXY7MP9+t9NN$mUSbpeRYk5DhZi9SQPWMob214R+jDjbN58rLF6" \
-		"GBG7Qxl/lUhkpH5fntoOuCrNKfl9VuPdecD7CbYQjdOz2h2w=="
+#define GOOD7	"$7$101$PAjAqXY7MP9+t9NN$mUSbpeRYk5DhZi9SQPWMob214R+jDjb" \
+		"N58rLF6GBG7Qxl/lUhkpH5fntoOuCrNKfl9VuPdecD7CbYQjdOz2h2w=="
 /* 32 and 66 bytes of base64. */
 #define KEY32	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
-#define KEY66	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKiss" \
-		"LS4vMDEyMzQ1Njc4OTo7PD0+P0BB"
+#define KEY66	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUm" \
+		"JygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BB"
 /* 65 bytes of salt. */
-#define SALT65	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKiss" \
-		"LS4vMDEyMzQ1Njc4OTo7PD0+P0A="
+#define SALT65	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUm" \
+		"JygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0A="
 
 struct bad_case {
 	const char	*name;
@@ -154,8 +154,9 @@ static const struct bad_case bad_cases[] = {
 	{ "key not base64", "alice:$6$" SALT6 "$q5HFKoS7*fsY\n",
 	  "pw:1: bad base64 in the key" },
 	{ "key empty", "alice:$6$" SALT6 "$\n", "pw:1: bad base64 in the key" },
-	{ "key unpadded", "alice:$6$" SALT6 "$" "q5HFKoS7YfsYJiXUR3EfcgMCKFOLBSRX"
-	  "5WeOmFpjFPMrD/hipk5x6AnMupuMrTEHGURcjAJArpUUgG6N401I8A\n",
+	{ "key unpadded", "alice:$6$" SALT6 "$"
+	  "q5HFKoS7YfsYJiXUR3EfcgMCKFOLBSRX5WeOmFpjFPMrD/hipk5x6AnMupuMrTE"
+	  "HGURcjAJArpUUgG6N401I8A\n",
 	  "pw:1: bad base64 in the key" },
 	{ "key too short", "alice:$6$" SALT6 "$" KEY32 "\n",
 	  "pw:1: key is 32 bytes (want 64)" },
@@ -241,7 +242,8 @@ rmtree(char *dir)
 
 	ck_assert_ptr_nonnull(d = opendir(dir));
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		p = xasprintf("%s/%s", dir, de->d_name);
 		unlink(p);
@@ -262,7 +264,8 @@ count_entries(const char *dir)
 
 	ck_assert_ptr_nonnull(d = opendir(dir));
 	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
 			n++;
 	closedir(d);
 	return n;
@@ -329,8 +332,9 @@ spawn(char *const argv[], const char *log)
 {
 	posix_spawn_file_actions_t	 fa;
 	pid_t				 pid;
-	const char			*out = log != NULL ? log : "/dev/null";
+	const char			*out;
 
+	out = log != NULL ? log : "/dev/null";
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, out,
@@ -466,7 +470,8 @@ START_TEST(test_vectors_together)
 		for (j = 0; j < FMQ_NELEM(vectors); j++)
 			ck_assert_int_eq(check(db, vectors[i].user,
 			    vectors[j].password), i == j ||
-			    strcmp(vectors[i].password, vectors[j].password) == 0);
+			    strcmp(vectors[i].password,
+			    vectors[j].password) == 0);
 	free(text);
 	auth_free(db);
 }
