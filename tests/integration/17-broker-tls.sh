@@ -1,7 +1,8 @@
 #!/bin/bash
 # TLS listeners with real clients: mosquitto_pub/_sub over TLS beside a
 # plain listener, TLS 1.2 and 1.3 and a 1.3-only listener, client
-# certificates required (none, a good one, one from another CA), a client
+# certificates required (none, a good one, one from another CA) with the
+# certificate's name as the username, a client
 # that stalls its handshake, and certificate mistakes found at start-up.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
@@ -45,6 +46,7 @@ broker:
         key: $TMP/server.key
         ca: $TMP/ca.crt
         client_cert: required
+        cn_as_username: true
         min_version: "1.3"
 YAML
 start_fieldmqd fieldmq.yaml
@@ -91,7 +93,8 @@ wait_for_match fieldmqd.log "closed: TLS error: .*certificate"
 mosquitto_pub "${T[@]}" -p "$mutual" --cert client.crt --key client.key -q 1 \
 	-t a/x -m good || fail "a client with a good certificate was refused"
 wait_for_match fieldmqd.log "TLSv1.3 .*certificate of meter-7"
-ok "client certificates: none and one from another CA are refused (logged with the reason), a good one is accepted"
+wait_for_match fieldmqd.log "client [^ ]+ connected from .*user \"meter-7\""
+ok "client certificates: none and one from another CA are refused (logged with the reason), a good one is accepted and its CN is the username"
 
 # A client that connects and never finishes its handshake.
 exec 7<>/dev/tcp/127.0.0.1/"$tls"
