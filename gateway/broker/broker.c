@@ -103,9 +103,9 @@ broker_new(struct loop *loop, const struct fmq_config *cfg, struct store *store)
 		l->allow_anonymous = cl->allow_anonymous >= 0 ?
 		    cl->allow_anonymous : c->allow_anonymous >= 0 ?
 		    c->allow_anonymous : is_loopback(cl->bind);
-		if (cl->websocket)
-			l->unsupported = "websocket";
-		else if (cl->tls.enabled) {
+		l->websocket = cl->websocket;
+		l->ws_path = xstrdup(cl->path);
+		if (cl->tls.enabled) {
 			char err[512];
 
 			if ((l->tls = tls_server_ctx(&cl->tls, err,
@@ -345,21 +345,9 @@ broker_start(struct broker *b)
 	}
 	if (security_start(b->sec) == -1)
 		return -1;
-	/* Never serve a listener with less security than the config asks. */
-	if (b->unsupported != NULL) {
-		log_error("broker", NULL, "broker.%s: not supported by this version "
-		    "yet: refusing to run without it", b->unsupported);
-		return -1;
-	}
 	for (size_t i = 0; i < b->nlisteners; i++) {
 		struct listener *l = &b->listeners[i];
 
-		if (l->unsupported != NULL) {
-			log_error("broker", NULL, "broker.listeners[%zu].%s: not "
-			    "supported by this version yet: refusing to open port "
-			    "%lld without it", i, l->unsupported, (long long)l->port);
-			return -1;
-		}
 		if (l->tls_error != NULL) {
 			log_error("broker", NULL, "broker.listeners[%zu] (port %lld): "
 			    "%s", i, (long long)l->port, l->tls_error);
@@ -418,6 +406,7 @@ broker_free(struct broker *b)
 	broker_flush(b);
 	security_free(b->sec);
 	b->sec = NULL;
+	conn_linger_sweep(b, 0, 1);
 	free(b->sec_error);
 	/* Freeing memory is not ending sessions: the store keeps them. */
 	b->store = NULL;
@@ -431,6 +420,7 @@ broker_free(struct broker *b)
 	for (size_t i = 0; i < b->nlisteners; i++) {
 		free(b->listeners[i].bind);
 		free(b->listeners[i].tls_error);
+		free(b->listeners[i].ws_path);
 		SSL_CTX_free(b->listeners[i].tls);
 	}
 	free(b->listeners);

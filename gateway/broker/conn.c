@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "broker/internal.h"
 #include "broker/security.h"
 #include "broker/tls.h"
+#include "broker/ws.h"
 #include "broker/packet.h"
 #include "broker/topic.h"
 #include "log.h"
@@ -24,6 +26,8 @@
 
 static void conn_io(struct loop *, int, uint32_t, void *);
 static size_t conn_parse(struct conn *, const uint8_t *, size_t);
+static ssize_t conn_send(struct conn *, const void *, size_t, char *, size_t);
+static void conn_write(struct conn *);
 
 void
 conn_accept(struct listener *l, int fd, const char *addr, int over_limit)
@@ -38,9 +42,12 @@ conn_accept(struct listener *l, int fd, const char *addr, int over_limit)
 	c->over_limit = over_limit;
 	c->opened = c->last_rx = loop_now(b->loop);
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
+	if (l->websocket)
+		c->ws = xcalloc(1, sizeof(*c->ws));
 	if (l->tls != NULL && (c->ssl = tls_accept(l->tls, fd)) == NULL) {
 		log_error("broker", l->name, "%s: cannot start TLS", addr);
 		close(fd);
+		free(c->ws);
 		free(c);
 		return;
 	}
@@ -49,6 +56,7 @@ conn_accept(struct listener *l, int fd, const char *addr, int over_limit)
 		    strerror(errno));
 		SSL_free(c->ssl);
 		close(fd);
+		free(c->ws);
 		free(c);
 		return;
 	}
@@ -95,6 +103,15 @@ conn_close(struct conn *c, const char *why, int publish_will)
 		return;
 	if (c->state == CONN_ACTIVE)
 		b->st.clients_connected--;
+	/* A WebSocket client is told (best effort: one try, no waiting). */
+	if (c->ws != NULL && c->ws->state == WS_OPEN && c->fd != -1) {
+		char ignored[64];
+
+		ws_encode_close(c->ws, &c->wire, 1000, NULL);
+		if (buf_pending(&c->wire) > 0 && (c->ssl == NULL || c->tls_up))
+			conn_send(c, buf_data(&c->wire), buf_pending(&c->wire),
+			    ignored, sizeof(ignored));
+	}
 	c->state = CONN_CLOSED;
 	loop_del_fd(b->loop, c->fd);
 	if (c->ssl != NULL) {
@@ -103,7 +120,12 @@ conn_close(struct conn *c, const char *why, int publish_will)
 		SSL_free(c->ssl);
 		c->ssl = NULL;
 	}
-	close(c->fd);
+	/* We sent a WebSocket close: the client's answer is awaited a moment,
+	 * so that its last writes are not met with a reset. */
+	if (c->ws != NULL && c->ws->state == WS_CLOSING)
+		conn_linger(b, c->fd);
+	else
+		close(c->fd);
 	c->fd = -1;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -142,6 +164,10 @@ conn_close(struct conn *c, const char *why, int publish_will)
 	free(c->auth_body);
 	c->auth_body = NULL;
 	security_forget(b->sec, c);
+	free(c->ws);
+	c->ws = NULL;
+	buf_free(&c->ws_hs);
+	buf_free(&c->wire);
 	buf_free(&c->in);
 	buf_free(&c->out);
 	/* Freed at the next flush: a caller up the stack may still hold c. */
@@ -190,6 +216,137 @@ conn_send(struct conn *c, const void *buf, size_t n, char *why, size_t whysz)
 	return r;
 }
 
+#define LINGER_MS	2000
+
+/* A lingering socket: read and dropped until the peer closes. */
+static void
+linger_io(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct broker	*b = arg;
+	uint8_t		 junk[4096];
+	ssize_t		 n;
+
+	while ((n = read(fd, junk, sizeof(junk))) > 0)
+		;
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	for (size_t i = 0; i < b->nlinger; i++)
+		if (b->linger[i].fd == fd) {
+			b->linger[i] = b->linger[--b->nlinger];
+			break;
+		}
+	loop_del_fd(l, fd);
+	close(fd);
+}
+
+void
+conn_linger(struct broker *b, int fd)
+{
+	shutdown(fd, SHUT_WR);
+	if (loop_add_fd(b->loop, fd, EPOLLIN, linger_io, b) == -1) {
+		close(fd);
+		return;
+	}
+	b->linger = xreallocarray(b->linger, b->nlinger + 1, sizeof(*b->linger));
+	b->linger[b->nlinger].fd = fd;
+	b->linger[b->nlinger++].until = loop_now(b->loop) + LINGER_MS;
+}
+
+void
+conn_linger_sweep(struct broker *b, uint64_t now, int all)
+{
+	for (size_t i = 0; i < b->nlinger; ) {
+		if (!all && now < b->linger[i].until) {
+			i++;
+			continue;
+		}
+		loop_del_fd(b->loop, b->linger[i].fd);
+		close(b->linger[i].fd);
+		b->linger[i] = b->linger[--b->nlinger];
+	}
+	if (all) {
+		free(b->linger);
+		b->linger = NULL;
+	}
+}
+
+/* The MQTT bytes waiting in c->in: parsed as far as they go. */
+static void
+conn_parse_in(struct conn *c)
+{
+	size_t used;
+
+	if (buf_pending(&c->in) == 0)
+		return;
+	used = conn_parse(c, buf_data(&c->in), buf_pending(&c->in));
+	if (c->state == CONN_CLOSED)
+		return;
+	buf_consume(&c->in, used);
+	if (buf_pending(&c->in) == 0)
+		buf_reset(&c->in, 0);
+}
+
+/* Sends what the WebSocket layer queued (an error page, a close), closes. */
+static void
+ws_fail(struct conn *c, const char *why)
+{
+	char what[200];
+
+	snprintf(what, sizeof(what), "WebSocket: %s", why);
+	conn_write(c);
+	conn_close(c, what, 1);
+}
+
+/*
+ * Bytes from a WebSocket listener's socket: the HTTP upgrade request
+ * first, then frames whose payloads are the MQTT stream (into c->in).
+ */
+static void
+conn_ws_input(struct conn *c, const uint8_t *data, size_t len)
+{
+	enum ws_result	 r;
+	size_t		 used = 0, max;
+	char		 why[160] = "";
+	int		 hs = 0;
+
+	if (c->ws->state == WS_HANDSHAKE) {
+		buf_append(&c->ws_hs, data, len);
+		r = ws_handshake(c->ws, buf_data(&c->ws_hs),
+		    buf_pending(&c->ws_hs), c->l->ws_path, &used, &c->wire, why,
+		    sizeof(why));
+		if (r == WS_MORE)
+			return;
+		if (r != WS_OK) {
+			ws_fail(c, why);
+			return;
+		}
+		log_debug("broker", c->l->name, "%s: WebSocket open (subprotocol "
+		    "%s)", c->addr, ws_proto_name(c->ws->proto));
+		conn_mark_dirty(c);
+		data = buf_data(&c->ws_hs) + used;
+		len = buf_pending(&c->ws_hs) - used;
+		hs = 1;
+	}
+	/* A message may hold several packets: room for two of the largest. */
+	max = c->l->max_packet * 2 + 1024;
+	r = ws_decode(c->ws, data, len, max, &c->in, &c->wire, &used, why,
+	    sizeof(why));
+	if (hs)
+		buf_free(&c->ws_hs);
+	if (buf_pending(&c->wire) > 0)
+		conn_mark_dirty(c);
+	if (r == WS_CLOSE) {
+		conn_write(c);
+		conn_close(c, "WebSocket closed by the client", 1);
+		return;
+	}
+	if (r == WS_ERROR) {
+		ws_fail(c, why);
+		return;
+	}
+	conn_parse_in(c);
+}
+
 /* Writes as much output as the socket takes; watches EPOLLOUT for the rest. */
 static void
 conn_write(struct conn *c)
@@ -202,10 +359,21 @@ conn_write(struct conn *c)
 	/* Nothing goes out before the TLS handshake is done. */
 	if (c->ssl != NULL && !c->tls_up)
 		return;
-	while ((n = buf_pending(&c->out)) > 0) {
-		w = conn_send(c, buf_data(&c->out), n, why, sizeof(why));
+	for (;;) {
+		struct buf *o = c->ws != NULL ? &c->wire : &c->out;
+
+		/* MQTT bytes become one WebSocket frame once the frames before
+		 * are out: c->out keeps the backlog, as for a plain socket. */
+		if (c->ws != NULL && buf_pending(&c->wire) == 0 &&
+		    buf_pending(&c->out) > 0 && c->ws->state == WS_OPEN) {
+			ws_encode(&c->wire, buf_data(&c->out), buf_pending(&c->out));
+			buf_consume(&c->out, buf_pending(&c->out));
+		}
+		if ((n = buf_pending(o)) == 0)
+			break;
+		w = conn_send(c, buf_data(o), n, why, sizeof(why));
 		if (w > 0) {
-			buf_consume(&c->out, (size_t)w);
+			buf_consume(o, (size_t)w);
 			b->st.bytes_sent += (uint64_t)w;
 			continue;
 		}
@@ -224,7 +392,7 @@ conn_write(struct conn *c)
 		    "connection reset" : "write error", 1);
 		return;
 	}
-	n = buf_pending(&c->out);
+	n = buf_pending(&c->out) + buf_pending(&c->wire);
 	if (n > 0 && !c->epollout) {
 		c->epollout = 1;
 		conn_watch(c);
@@ -461,7 +629,6 @@ conn_login_done(struct conn *c, int ok)
 {
 	struct mqtt_connect	 k;
 	uint8_t			*body = c->auth_body;
-	size_t			 used;
 
 	c->auth_body = NULL;
 	c->authing = 0;
@@ -489,14 +656,7 @@ conn_login_done(struct conn *c, int ok)
 		return;
 	conn_watch(c);
 	/* What the client sent after its CONNECT waited in c->in. */
-	if (buf_pending(&c->in) > 0) {
-		used = conn_parse(c, buf_data(&c->in), buf_pending(&c->in));
-		if (c->state == CONN_CLOSED)
-			return;
-		buf_consume(&c->in, used);
-		if (buf_pending(&c->in) == 0)
-			buf_reset(&c->in, 0);
-	}
+	conn_parse_in(c);
 }
 
 /* PUBLISH from the client: route, retain, acknowledge. */
@@ -736,7 +896,8 @@ conn_read(struct conn *c)
 
 	for (int round = 0; round < 4 && c->state != CONN_CLOSED && !c->paused &&
 	    !c->authing; round++) {
-		int partial = buf_pending(&c->in) > 0;
+		/* A WebSocket's MQTT bytes wait in c->in: its socket bytes don't. */
+		int partial = buf_pending(&c->in) > 0 && c->ws == NULL;
 		size_t want = b->rbuf_size;
 
 		if (partial) {
@@ -765,6 +926,14 @@ conn_read(struct conn *c)
 		}
 		c->last_rx = loop_now(b->loop);
 		b->st.bytes_received += (uint64_t)n;
+		if (c->ws != NULL) {
+			conn_ws_input(c, b->rbuf, (size_t)n);
+			if (c->state == CONN_CLOSED)
+				return;
+			if ((size_t)n < want && c->ssl == NULL)
+				return;
+			continue;
+		}
 		data = partial ? buf_data(&c->in) : b->rbuf;
 		len = partial ? buf_pending(&c->in) : (size_t)n;
 		used = conn_parse(c, data, len);
@@ -804,6 +973,7 @@ conn_sweep(struct broker *b, uint64_t now)
 {
 	struct conn *c, *next;
 
+	conn_linger_sweep(b, now, 0);
 	for (c = b->conns; c != NULL; c = next) {
 		next = c->next;
 		if (c->state == CONN_AWAIT_CONNECT &&

@@ -16,6 +16,7 @@
 
 struct conn;
 struct listener;
+struct ws;
 struct ssl_st;
 struct ssl_ctx_st;
 struct loop_timer;
@@ -129,6 +130,9 @@ struct conn {
 	struct mqtt_frame auth_f;	/* that CONNECT, kept */
 	uint8_t		*auth_body;
 	char		*username;	/* as authenticated; NULL: anonymous */
+	struct ws	*ws;		/* WebSocket listeners */
+	struct buf	 ws_hs;		/* the HTTP upgrade request so far */
+	struct buf	 wire;		/* WebSocket frames for the socket */
 	char		 addr[48];
 };
 
@@ -142,10 +146,11 @@ struct listener {
 	size_t		 max_packet;
 	uint64_t	 connect_timeout_ms;
 	int		 allow_anonymous;
-	const char	*unsupported;	/* a configured feature this version lacks */
 	struct ssl_ctx_st *tls;		/* TLS listener */
 	char		*tls_error;	/* its context could not be made */
 	int		 cn_as_username;
+	int		 websocket;
+	char		*ws_path;
 	uint64_t	 nconns;
 };
 
@@ -158,7 +163,6 @@ struct match {
 struct broker {
 	struct loop		*loop;
 	struct broker_limits	 lim;
-	const char		*unsupported;	/* a configured feature this version lacks */
 	struct listener		*listeners;
 	size_t			 nlisteners;
 	struct session_table	*sessions;
@@ -194,6 +198,11 @@ struct broker {
 	int			(*congested)(void *);
 	void			*congested_arg;
 	struct loop_timer	*unpause;
+	struct {
+		int		 fd;
+		uint64_t	 until;
+	}			*linger;	/* closed WebSocket sockets */
+	size_t			 nlinger;
 	uint64_t		 post_dropped;	/* extra drops of refused batches (atomic) */
 	uint64_t		 started;
 	struct broker_stats	 st;
@@ -277,6 +286,10 @@ void		 hold_conn_closed(struct conn *);
 /* Removes c from the paused connections (it closes). */
 void		 broker_unpause(struct broker *, struct conn *);
 void		 conn_watch(struct conn *);
+/* Keeps a closed socket a moment, reading until the peer closes. */
+void		 conn_linger(struct broker *, int fd);
+/* Closes the lingering sockets whose time is up (all: every one). */
+void		 conn_linger_sweep(struct broker *, uint64_t now, int all);
 /* The password check of a waiting CONNECT came back (security.c). */
 void		 conn_login_done(struct conn *, int ok);
 /* Handles the holds released by other threads (loop thread). */

@@ -54,17 +54,4 @@ exec 3>&-
 ok "max_keepalive applies to a client that asks for no keepalive"
 stop_fieldmqd
 
-# A WebSocket listener this version cannot serve is refused, never opened.
-cat >"$TMP/ws.yaml" <<YAML
-store: { path: $TMP/fieldmq.db }
-broker:
-  listeners:
-    - { port: $port, websocket: true }
-YAML
-rc=0
-"$FIELDMQD" -c "$TMP/ws.yaml" 2>"$TMP/ws.log" || rc=$?
-[ "$rc" = 1 ] || fail "fieldmqd started with a WebSocket listener it cannot serve"
-grep -q "broker.listeners\[0\].websocket: not supported by this version yet: refusing to open port $port" "$TMP/ws.log" ||
-	fail "no clear refusal: $(cat "$TMP/ws.log")"
-ok "a configured WebSocket listener is refused, not opened as plain MQTT"
 done_testing
