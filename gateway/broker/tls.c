@@ -136,10 +136,20 @@ tls_result(SSL *ssl, int r, char *why, size_t whysz)
 		errno = saved;
 		snprintf(why, whysz, "%s", strerror(saved));
 		return -1;
-	default:
+	default: {
+		long v = SSL_get_verify_result(ssl);
+
 		ssl_reason(why, whysz, "TLS error");
+		/* Why a peer certificate failed is more useful than "failed". */
+		if (v != X509_V_OK) {
+			size_t n = strlen(why);
+
+			snprintf(why + n, whysz - n, " (%s)",
+			    X509_verify_cert_error_string(v));
+		}
 		errno = EPROTO;
 		return -1;
+	}
 	}
 }
 

@@ -29,6 +29,11 @@ done
 cert server localhost ca
 cert client meter-7 ca
 cert stranger meter-8 other-ca
+# An expired one: valid until yesterday.
+openssl req -newkey rsa:2048 -nodes -keyout old.key -out old.csr \
+    -subj "/CN=meter-9" 2>/dev/null
+openssl x509 -req -in old.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+    -out old.crt -days -1 2>/dev/null
 ok "test certificates made with openssl"
 
 cat >fieldmq.yaml <<YAML
@@ -90,11 +95,14 @@ wait_for_match fieldmqd.log "closed: TLS error: .*peer did not return a certific
 mosquitto_pub "${T[@]}" -p "$mutual" --cert stranger.crt --key stranger.key \
 	-t a/x -m stranger 2>/dev/null && fail "a certificate from another CA was accepted"
 wait_for_match fieldmqd.log "closed: TLS error: .*certificate"
+mosquitto_pub "${T[@]}" -p "$mutual" --cert old.crt --key old.key \
+	-t a/x -m expired 2>/dev/null && fail "an expired certificate was accepted"
+wait_for_match fieldmqd.log "closed: TLS error: .*certificate verify failed \(certificate has expired\)"
 mosquitto_pub "${T[@]}" -p "$mutual" --cert client.crt --key client.key -q 1 \
 	-t a/x -m good || fail "a client with a good certificate was refused"
 wait_for_match fieldmqd.log "TLSv1.3 .*certificate of meter-7"
 wait_for_match fieldmqd.log "client [^ ]+ connected from .*user \"meter-7\""
-ok "client certificates: none and one from another CA are refused (logged with the reason), a good one is accepted and its CN is the username"
+ok "client certificates: none, one from another CA and an expired one are refused (logged with the reason), a good one is accepted and its CN is the username"
 
 # A client that connects and never finishes its handshake.
 exec 7<>/dev/tcp/127.0.0.1/"$tls"

@@ -6,6 +6,10 @@
 # bad upgrade requests get an HTTP error and cost only their connection.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
+if [ "${FIELDMQ_OFFLINE:-0}" = 1 ]; then
+	echo "# SKIP: needs npm (the network) and a browser: FIELDMQ_OFFLINE=1"
+	exit 77
+fi
 for t in node npm chromium openssl mosquitto_pub /usr/bin/python3; do
 	command -v "$t" >/dev/null || fail "$t is needed (./quickstart test installs it)"
 done

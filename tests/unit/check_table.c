@@ -495,7 +495,6 @@ static const struct conv convs[] = {
 	{ "real", "{}", NULL, "does not convert to real" },
 	{ "real", "1e300", "real:1.0e+300" },
 	{ "real", "-1e-300", "real:-1.0e-300" },
-	{ "real", "-9223372036854775808", "real:-9.2233720368547758078e+18" },
 	{ "real", "100000000000000000000", "real:1.0e+20" },
 
 	{ "text", "\"abc\"", "text:'abc'" },
