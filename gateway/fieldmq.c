@@ -8,13 +8,11 @@
 #include <unistd.h>
 
 #include "broker/auth.h"
+#include "cli/cli.h"
 #include "conf.h"
 #include "drivers/probe.h"
 #include "drivers/sim.h"
 
-#ifndef FMQ_SYSCONF_FILE
-#define FMQ_SYSCONF_FILE "/etc/fieldmq/fieldmq.yaml"
-#endif
 
 struct command {
 	const char	*name;
@@ -153,8 +151,12 @@ static const struct command commands[] = {
 	  passwd_run, passwd_help },
 	{ "probe", "read registers and show them decoded every way", probe_main,
 	  probe_help },
+	{ "query", "run read-only SQL on the gateway's database", query_main,
+	  query_help },
 	{ "sim", "run a Modbus device simulator (tests, the demo)", sim_main,
 	  sim_help },
+	{ "tail", "follow topics on the gateway's broker", tail_main,
+	  tail_help },
 };
 
 static void

@@ -362,11 +362,23 @@ conn_write(struct conn *c)
 	for (;;) {
 		struct buf *o = c->ws != NULL ? &c->wire : &c->out;
 
-		/* MQTT bytes become one WebSocket frame once the frames before
-		 * are out: c->out keeps the backlog, as for a plain socket. */
+		/* MQTT packets become WebSocket frames once the frames before
+		 * are out (c->out keeps the backlog, as for a plain socket),
+		 * one packet a frame: some clients (Paho C) take only the first
+		 * packet of a frame until more bytes arrive. */
 		if (c->ws != NULL && buf_pending(&c->wire) == 0 &&
 		    buf_pending(&c->out) > 0 && c->ws->state == WS_OPEN) {
-			ws_encode(&c->wire, buf_data(&c->out), buf_pending(&c->out));
+			const uint8_t	*d = buf_data(&c->out);
+			size_t		 left = buf_pending(&c->out), one;
+			struct mqtt_frame f;
+
+			while (left > 0) {
+				one = mqtt_frame(d, left, SIZE_MAX, &f) == MQTT_OK ?
+				    f.header_len + f.body_len : left;
+				ws_encode(&c->wire, d, one);
+				d += one;
+				left -= one;
+			}
 			buf_consume(&c->out, buf_pending(&c->out));
 		}
 		if ((n = buf_pending(o)) == 0)

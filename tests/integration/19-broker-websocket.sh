@@ -76,16 +76,21 @@ until (exec 3<>/dev/tcp/127.0.0.1/"$http") 2>/dev/null; do
 	sleep 0.1
 	i=$((i + 1))
 done
-chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+# In a session of its own: its helper processes go with it.
+setsid chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
 	--disable-background-networking --disable-component-update --disable-sync \
 	--user-data-dir="$TMP/chromium" \
 	"http://127.0.0.1:$http/index.html?port=$ws" >"$TMP/chromium.log" 2>&1 &
-track $!
+browser=$!
+track "$browser"
 wait_for_match "$TMP/http.log" "GET /(ready|error)" 60
 grep -q "GET /error" "$TMP/http.log" && fail "the page: $(grep 'GET /error' "$TMP/http.log")"
 mosquitto_pub -h 127.0.0.1 -p "$tcp" -q 1 -t browser/temp -m 21.5
 wait_for_match "$TMP/http.log" "GET /got\?topic=browser%2Ftemp&payload=21.5 " 20
 ok "a page in headless Chromium subscribes with MQTT.js over ws:// and receives what mosquitto_pub published"
+kill -TERM -- "-$browser" 2>/dev/null || true
+wait_exit "$browser" 10
+kill -KILL -- "-$browser" 2>/dev/null || true
 
 /usr/bin/python3 "$WEB/rawws.py" "$ws" >"$TMP/raw.out" 2>&1 ||
 	fail "raw WebSocket client: $(cat "$TMP/raw.out")"

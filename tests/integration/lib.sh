@@ -18,7 +18,8 @@ cleanup() {
 	if [ "${KEEP_TMP:-0}" = 1 ]; then
 		echo "# kept $TMP"
 	else
-		rm -rf "$TMP"
+		# A process that was just killed may still be writing there.
+		rm -rf "$TMP" 2>/dev/null || { sleep 1; rm -rf "$TMP"; }
 	fi
 }
 trap cleanup EXIT
