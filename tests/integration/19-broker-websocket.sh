@@ -14,8 +14,10 @@ for t in node npm chromium openssl mosquitto_pub /usr/bin/python3; do
 	command -v "$t" >/dev/null || fail "$t is needed (./quickstart test installs it)"
 done
 WEB=$top_srcdir/tests/integration/web
-# MQTT.js from npm, once per build tree.
-NODE_DIR=$(cd "$top_builddir" && pwd)/tests/node
+# MQTT.js from npm, once per machine (outside the build tree, which
+# distcheck wants clean).
+cache=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}
+NODE_DIR=${FIELDMQ_NODE_DIR:-$cache/fieldmq-tests/node}
 if [ ! -f "$NODE_DIR/node_modules/mqtt/dist/mqtt.min.js" ]; then
 	mkdir -p "$NODE_DIR"
 	timeout 300 npm install --prefix "$NODE_DIR" --no-audit --no-fund \
