@@ -4,6 +4,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 
@@ -122,4 +126,66 @@ uint64_t
 wall_ms(void)
 {
 	return clock_ns(CLOCK_REALTIME) / 1000000u;
+}
+
+int
+read_file_max(const char *path, size_t max, char **textp, size_t *lenp,
+    struct stat *stp, char *err, size_t errsz)
+{
+	struct stat	 st;
+	char		*text = NULL;
+	size_t		 len = 0, cap;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errsz, "%s: not a regular file", path);
+		goto fail;
+	}
+	if (st.st_size > (off_t)max)
+		goto toobig;
+	cap = (size_t)st.st_size + 1;
+	text = xmalloc(cap);
+	for (;;) {
+		/* The file may grow while it is read. */
+		if (len + 1 >= cap) {
+			if (cap > max)
+				goto toobig;
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			text = xrealloc(text, cap);
+		}
+		n = read(fd, text + len, cap - 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > max)
+		goto toobig;
+	close(fd);
+	text[len] = '\0';
+	*textp = text;
+	*lenp = len;
+	if (stp != NULL)
+		*stp = st;
+	return 0;
+toobig:
+	snprintf(err, errsz, "%s: larger than %zu MiB", path, max >> 20);
+fail:
+	free(text);
+	close(fd);
+	return -1;
 }

@@ -16,6 +16,15 @@ char	*xstrdup(const char *);
 char	*xstrndup(const char *, size_t);
 char	*xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Reads a whole regular file of at most max bytes into a new buffer
+ * (NUL-terminated; *lenp excludes the NUL). st (may be NULL) gets its
+ * fstat. -1 with "PATH: why" in err.
+ */
+struct stat;
+int	 read_file_max(const char *path, size_t max, char **textp,
+	    size_t *lenp, struct stat *st, char *err, size_t errsz);
+
 /* Logs a broken invariant or a start-up failure and exits with status 1. */
 void	 fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 

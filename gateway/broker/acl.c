@@ -8,10 +8,8 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +24,6 @@
 #define USES_U		0x2	/* the pattern holds "%u" */
 #define EXPAND_LOCAL	256	/* longer expansions: on the heap */
 #define SHOW_MAX	64	/* bytes of a bad word or filter in errors */
-#define ERRNO_MAX	128
 
 struct rule {
 	char		*filter;
@@ -106,71 +103,6 @@ static int
 shown(size_t len)
 {
 	return len > SHOW_MAX ? SHOW_MAX : (int)len;
-}
-
-/* Reads a whole regular file of at most ACL_FILE_MAX bytes. */
-static int
-read_file(const char *path, char **textp, size_t *lenp, char *err,
-    size_t errsz)
-{
-	char		 ebuf[ERRNO_MAX];
-	struct stat	 st;
-	char		*text = NULL;
-	size_t		 len = 0, cap;
-	ssize_t		 n;
-	int		 fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		seterr(err, errsz, "%s: %s", path,
-		    strerror_r(errno, ebuf, sizeof(ebuf)));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		seterr(err, errsz, "%s: %s", path,
-		    strerror_r(errno, ebuf, sizeof(ebuf)));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errsz, "%s: not a regular file", path);
-		goto fail;
-	}
-	if (st.st_size > (off_t)ACL_FILE_MAX)
-		goto toobig;
-	cap = (size_t)st.st_size + 1;
-	text = xmalloc(cap);
-	for (;;) {
-		if (len == cap) {
-			if (cap > ACL_FILE_MAX)
-				goto toobig;
-			cap = cap * 2 > ACL_FILE_MAX + 1 ? ACL_FILE_MAX + 1 :
-			    cap * 2;
-			text = xrealloc(text, cap);
-		}
-		n = read(fd, text + len, cap - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			seterr(err, errsz, "%s: %s", path,
-			    strerror_r(errno, ebuf, sizeof(ebuf)));
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > ACL_FILE_MAX)
-		goto toobig;
-	close(fd);
-	*textp = text;
-	*lenp = len;
-	return 0;
-toobig:
-	seterr(err, errsz, "%s: larger than %u MiB", path,
-	    ACL_FILE_MAX / (1024 * 1024));
-fail:
-	free(text);
-	close(fd);
-	return -1;
 }
 
 static void
@@ -438,7 +370,7 @@ acl_load(const char *path, char *err, size_t errsz)
 	char		*text;
 	size_t		 len;
 
-	if (read_file(path, &text, &len, err, errsz) == -1)
+	if (read_file_max(path, ACL_FILE_MAX, &text, &len, NULL, err, errsz) == -1)
 		return NULL;
 	a = acl_load_buf(path, text, len, err, errsz);
 	free(text);

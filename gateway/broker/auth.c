@@ -83,70 +83,6 @@ is_control(unsigned char c)
 	return c < 0x20 || c == 0x7f;
 }
 
-/* Reads a whole regular file of at most AUTH_FILE_MAX bytes. */
-static int
-read_file(const char *path, char **textp, size_t *lenp, struct stat *st,
-    char *err, size_t errsz)
-{
-	char		 ebuf[ERRNO_MAX];
-	char		*text = NULL;
-	size_t		 len = 0, cap;
-	ssize_t		 n;
-	int		 fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		seterr(err, errsz, "%s: %s", path,
-		    strerror_r(errno, ebuf, sizeof(ebuf)));
-		return -1;
-	}
-	if (fstat(fd, st) == -1) {
-		seterr(err, errsz, "%s: %s", path,
-		    strerror_r(errno, ebuf, sizeof(ebuf)));
-		goto fail;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		seterr(err, errsz, "%s: not a regular file", path);
-		goto fail;
-	}
-	if (st->st_size > (off_t)AUTH_FILE_MAX)
-		goto toobig;
-	cap = (size_t)st->st_size + 1;
-	text = xmalloc(cap);
-	for (;;) {
-		if (len == cap) {
-			if (cap > AUTH_FILE_MAX)
-				goto toobig;
-			cap = cap * 2 > AUTH_FILE_MAX + 1 ? AUTH_FILE_MAX + 1 :
-			    cap * 2;
-			text = xrealloc(text, cap);
-		}
-		n = read(fd, text + len, cap - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			seterr(err, errsz, "%s: %s", path,
-			    strerror_r(errno, ebuf, sizeof(ebuf)));
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > AUTH_FILE_MAX)
-		goto toobig;
-	close(fd);
-	*textp = text;
-	*lenp = len;
-	return 0;
-toobig:
-	seterr(err, errsz, "%s: larger than %u MiB", path,
-	    AUTH_FILE_MAX / (1024 * 1024));
-fail:
-	free(text);
-	close(fd);
-	return -1;
-}
-
 /*
  * Decodes padded base64 strictly: a multiple of 4 characters of the
  * standard alphabet, '=' only as the last one or two. Returns the number
@@ -572,7 +508,7 @@ auth_load(const char *path, char *err, size_t errsz)
 	char		*text;
 	size_t		 len;
 
-	if (read_file(path, &text, &len, &st, err, errsz) == -1)
+	if (read_file_max(path, AUTH_FILE_MAX, &text, &len, &st, err, errsz) == -1)
 		return NULL;
 	db = auth_load_buf(path, text, len, err, errsz);
 	free(text);
@@ -779,7 +715,7 @@ auth_set_user(const char *path, const char *user, const char *password,
 		target = xstrdup(path);
 		exists = 0;
 	}
-	if (exists && read_file(target, &text, &len, &st, err, errsz) == -1)
+	if (exists && read_file_max(target, AUTH_FILE_MAX, &text, &len, &st, err, errsz) == -1)
 		goto done;
 	if ((db = auth_load_buf(path, text != NULL ? text : "", len, err,
 	    errsz)) == NULL)
