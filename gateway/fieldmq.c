@@ -155,6 +155,8 @@ static const struct command commands[] = {
 	  query_help },
 	{ "sim", "run a Modbus device simulator (tests, the demo)", sim_main,
 	  sim_help },
+	{ "status", "what the running daemon says about itself", status_main,
+	  status_help },
 	{ "tail", "follow topics on the gateway's broker", tail_main,
 	  tail_help },
 };

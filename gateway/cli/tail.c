@@ -5,18 +5,13 @@
  */
 #include "config.h"
 
-#include <MQTTAsync.h>
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "conf.h"
-#include "util.h"
 
 void
 tail_help(FILE *f)
@@ -31,26 +26,7 @@ tail_help(FILE *f)
 	    "-n COUNT: exit after COUNT messages.\n", FMQ_SYSCONF_FILE);
 }
 
-static struct {
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;
-	int		 done;
-	int		 status;
-	long		 left;		/* messages to print; -1: no end */
-	int		 tty;
-} g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, -1, 0 };
-
-static void
-finish(int status)
-{
-	pthread_mutex_lock(&g.lock);
-	if (!g.done) {
-		g.done = 1;
-		g.status = status;
-	}
-	pthread_cond_signal(&g.cond);
-	pthread_mutex_unlock(&g.lock);
-}
+static int tty;
 
 /* A JSON payload with a space after ':' and ',' outside strings. */
 static void
@@ -72,116 +48,33 @@ print_json(const char *p, size_t n)
 	}
 }
 
-static int
-on_message(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
-{
-	size_t len = tlen > 0 ? (size_t)tlen : strlen(topic);
-
-	pthread_mutex_lock(&g.lock);
-	if (g.left != 0) {
-		if (g.tty)
-			printf("\033[36m%.*s\033[0m ", (int)len, topic);
-		else
-			printf("%.*s ", (int)len, topic);
-		if (g.tty && m->payloadlen > 0 &&
-		    (((char *)m->payload)[0] == '{' || ((char *)m->payload)[0] == '['))
-			print_json(m->payload, (size_t)m->payloadlen);
-		else
-			fwrite(m->payload, 1, (size_t)m->payloadlen, stdout);
-		putchar('\n');
-		fflush(stdout);
-		if (g.left > 0 && --g.left == 0) {
-			pthread_mutex_unlock(&g.lock);
-			finish(0);
-			goto out;
-		}
-	}
-	pthread_mutex_unlock(&g.lock);
-out:
-	MQTTAsync_freeMessage(&m);
-	MQTTAsync_free(topic);
-	return 1;
-}
-
 static void
-on_lost(void *ctx, char *cause)
+print_message(const char *topic, size_t tlen, const void *payload, size_t len,
+    int retained, void *arg)
 {
-	fprintf(stderr, "fieldmq tail: connection lost%s%s\n", cause ? ": " : "",
-	    cause ? cause : "");
-	finish(1);
-}
+	const char *p = payload;
 
-static void
-on_failure(void *ctx, MQTTAsync_failureData *r)
-{
-	fprintf(stderr, "fieldmq tail: %s: %s\n", (const char *)ctx,
-	    r && r->message ? r->message : MQTTAsync_strerror(r ? r->code : -1));
-	finish(1);
-}
-
-static void
-on_subscribed(void *ctx, MQTTAsync_successData *r)
-{
-	if (r != NULL && r->alt.qos == 0x80) {
-		fprintf(stderr, "fieldmq tail: the broker refused the subscription\n");
-		finish(1);
-	}
-}
-
-static char	**filters;
-static int	  nfilters;
-
-static void
-on_connected(void *ctx, MQTTAsync_successData *r)
-{
-	MQTTAsync			 c = ctx;
-	MQTTAsync_responseOptions	 o = MQTTAsync_responseOptions_initializer;
-	int				*qos = xcalloc((size_t)nfilters, sizeof(*qos));
-
-	o.onSuccess = on_subscribed;
-	o.onFailure = on_failure;
-	o.context = "subscribe";
-	if (MQTTAsync_subscribeMany(c, nfilters, filters, qos, &o) !=
-	    MQTTASYNC_SUCCESS) {
-		fprintf(stderr, "fieldmq tail: cannot subscribe\n");
-		finish(1);
-	}
-	free(qos);
-}
-
-/* The first listener of a config, if there is one. */
-static int
-config_broker(const char *path, char *host, size_t hsz, long *port)
-{
-	struct cfg_errors	 errs = { 0 };
-	struct fmq_config	*cfg;
-
-	if ((cfg = config_load(path, &errs)) == NULL) {
-		cfg_errors_free(&errs);
-		return -1;
-	}
-	if (cfg->broker.nlisteners == 0) {
-		config_free(cfg);
-		return -1;
-	}
-	snprintf(host, hsz, "%s", strcmp(cfg->broker.listeners[0].bind,
-	    "0.0.0.0") == 0 || strcmp(cfg->broker.listeners[0].bind, "::") == 0 ?
-	    "127.0.0.1" : cfg->broker.listeners[0].bind);
-	*port = (long)cfg->broker.listeners[0].port;
-	config_free(cfg);
-	return 0;
+	if (tty)
+		printf("\033[36m%.*s\033[0m ", (int)tlen, topic);
+	else
+		printf("%.*s ", (int)tlen, topic);
+	if (tty && len > 0 && (p[0] == '{' || p[0] == '['))
+		print_json(p, len);
+	else
+		fwrite(p, 1, len, stdout);
+	putchar('\n');
+	fflush(stdout);
 }
 
 int
 tail_main(int argc, char **argv)
 {
-	MQTTAsync			 c;
-	MQTTAsync_connectOptions	 co = MQTTAsync_connectOptions_initializer;
-	const char			*config = NULL, *user = NULL, *host = NULL;
-	static char			*all[] = { "#" };
-	char				 url[300], chost[256], id[64], *end;
-	long				 port = -1;
-	int				 ch;
+	struct cli_sub	 sub = { .on_message = print_message };
+	const char	*config = NULL, *host = NULL;
+	static char	*all[] = { "#" };
+	char		 chost[256], *end;
+	long		 port = -1, cport;
+	int		 ch;
 
 	optind = 1;
 	while ((ch = getopt(argc, argv, "c:h:p:u:n:")) != -1) {
@@ -200,11 +93,11 @@ tail_main(int argc, char **argv)
 			}
 			break;
 		case 'u':
-			user = optarg;
+			sub.user = optarg;
 			break;
 		case 'n':
-			g.left = strtol(optarg, &end, 10);
-			if (*end != '\0' || g.left < 1) {
+			sub.max_messages = strtol(optarg, &end, 10);
+			if (*end != '\0' || sub.max_messages < 1) {
 				tail_help(stderr);
 				return 2;
 			}
@@ -214,51 +107,15 @@ tail_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	filters = optind < argc ? argv + optind : all;
-	nfilters = optind < argc ? argc - optind : 1;
-	if (host == NULL || port < 0) {
-		long cport = 1883;
-
-		snprintf(chost, sizeof(chost), "127.0.0.1");
-		if (config_broker(config ? config : FMQ_SYSCONF_FILE, chost,
-		    sizeof(chost), &cport) == -1 && config != NULL) {
-			fprintf(stderr, "fieldmq tail: %s: no usable broker "
-			    "listener (try fieldmq check-config)\n", config);
-			return 1;
-		}
-		if (host == NULL)
-			host = chost;
-		if (port < 0)
-			port = cport;
-	}
-	g.tty = isatty(STDOUT_FILENO);
-	snprintf(url, sizeof(url), "tcp://%s:%ld", host, port);
-	snprintf(id, sizeof(id), "fieldmq-tail-%ld", (long)getpid());
-	if (MQTTAsync_create(&c, url, id, MQTTCLIENT_PERSISTENCE_NONE, NULL) !=
-	    MQTTASYNC_SUCCESS) {
-		fprintf(stderr, "fieldmq tail: %s: cannot create a client\n", url);
+	sub.filters = optind < argc ? argv + optind : all;
+	sub.nfilters = optind < argc ? argc - optind : 1;
+	if (cli_broker_address(config, chost, sizeof(chost), &cport) == -1) {
+		fprintf(stderr, "fieldmq tail: %s: not a valid configuration (try "
+		    "fieldmq check-config)\n", config);
 		return 1;
 	}
-	MQTTAsync_setCallbacks(c, NULL, on_lost, on_message, NULL);
-	co.keepAliveInterval = 30;
-	co.cleansession = 1;
-	co.onSuccess = on_connected;
-	co.onFailure = on_failure;
-	co.context = c;
-	if (user != NULL) {
-		co.username = user;
-		co.password = getenv("FIELDMQ_PASSWORD");
-	}
-	if (MQTTAsync_connect(c, &co) != MQTTASYNC_SUCCESS) {
-		fprintf(stderr, "fieldmq tail: %s: cannot connect\n", url);
-		MQTTAsync_destroy(&c);
-		return 1;
-	}
-	pthread_mutex_lock(&g.lock);
-	while (!g.done)
-		pthread_cond_wait(&g.cond, &g.lock);
-	pthread_mutex_unlock(&g.lock);
-	MQTTAsync_disconnect(c, NULL);
-	MQTTAsync_destroy(&c);
-	return g.status;
+	sub.host = host != NULL ? host : chost;
+	sub.port = port > 0 ? port : cport;
+	tty = isatty(STDOUT_FILENO);
+	return cli_subscribe(&sub);
 }

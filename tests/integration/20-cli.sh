@@ -1,7 +1,7 @@
 #!/bin/bash
 # The fieldmq tool against a running fieldmqd: `fieldmq query` (read-only
-# SQL as CSV, JSON and a table; writes refused) and `fieldmq tail`
-# (following topics like mosquitto_sub -v).
+# SQL as CSV, JSON and a table; writes refused), `fieldmq tail`
+# (following topics like mosquitto_sub -v) and `fieldmq status`.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 command -v mosquitto_pub >/dev/null || fail "mosquitto-clients is needed"
@@ -60,5 +60,21 @@ wait_exit "$tail_pid" 10
 grep -q '^plant/probe/x probe$' "$TMP/tail.out" || fail "tail: $(cat "$TMP/tail.out")"
 ! grep -q not-followed "$TMP/tail.out" || fail "tail printed a topic it does not follow"
 ok "fieldmq tail -n 2 prints TOPIC PAYLOAD lines for its filter and exits after 2"
+# status: from the daemon's $SYS topics (published every second here).
+i=0
+until "$FIELDMQ" status -c "$TMP/fieldmq.yaml" >"$TMP/status.out" 2>&1 &&
+    grep -q "^table *latest *[1-9][0-9]* rows" "$TMP/status.out"; do
+	[ "$i" -lt 50 ] || fail "status: $(cat "$TMP/status.out")"
+	sleep 0.2
+	i=$((i + 1))
+done
+grep -q "^broker *fieldmq .* at tcp://127.0.0.1:$port, up [0-9]* seconds" "$TMP/status.out" &&
+    grep -q "^messages *[0-9]* in, [0-9]* out, 0 dropped" "$TMP/status.out" ||
+	fail "status: $(cat "$TMP/status.out")"
+ok "fieldmq status shows the broker, its message counts and the table's rows: $(grep '^table' "$TMP/status.out")"
 stop_fieldmqd
+rc=0
+"$FIELDMQ" status -c "$TMP/fieldmq.yaml" >"$TMP/down.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -q "connect" "$TMP/down.out" || fail "status without a daemon: exit $rc: $(cat "$TMP/down.out")"
+ok "fieldmq status without a running daemon says it cannot connect (exit 1)"
 done_testing
