@@ -362,8 +362,8 @@ broker_start(struct broker *b)
 	loop_timer_arm(b->sweep, SWEEP_MS, SWEEP_MS);
 	if (b->lim.sys_interval_ms > 0) {
 		b->sys = loop_timer_new(b->loop, on_sys, b);
-		loop_timer_arm(b->sys, b->lim.sys_interval_ms,
-		    b->lim.sys_interval_ms);
+		/* The first at once: `fieldmq status` works from the start. */
+		loop_timer_arm(b->sys, 1, b->lim.sys_interval_ms);
 	}
 	if (loop_add_fd(b->loop, queue_fd(b->inbound), EPOLLIN, on_inbound, b) == -1 ||
 	    loop_add_fd(b->loop, queue_fd(b->released), EPOLLIN, on_released,
