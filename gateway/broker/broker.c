@@ -223,6 +223,17 @@ on_sweep(struct loop *l, struct loop_timer *t, void *arg)
 	/* Offline sessions are looked at every 40 sweeps (10 s). */
 	if (++b->sweeps % 40 == 0)
 		session_expire(b, loop_now(l));
+	/* Nothing to watch: an idle gateway does not wake up for it. The
+	 * next connection arms the sweep again (conn_accept). */
+	if (b->nconns == 0 && b->nlinger == 0 && b->lim.session_expiry_ms == 0)
+		loop_timer_disarm(t);
+}
+
+void
+broker_sweep_needed(struct broker *b)
+{
+	if (b->sweep != NULL && !loop_timer_armed(b->sweep))
+		loop_timer_arm(b->sweep, SWEEP_MS, SWEEP_MS);
 }
 
 static void
@@ -512,7 +523,9 @@ broker_retain(struct broker *b, struct msg *m)
 	retain_tree_set(b->retained, m->topic, m->topic_len,
 	    m->payload_len > 0 ? msg_ref(m) : NULL);
 	b->st.retained = retain_tree_count(b->retained);
-	if (b->store == NULL || b->loading)
+	/* $SYS values are made again at every start: not worth a write. */
+	if (b->store == NULL || b->loading ||
+	    (m->topic_len > 5 && memcmp(m->topic, "$SYS/", 5) == 0))
 		return;
 	if (m->payload_len > 0)
 		store_retain_set(b->store, m->topic, m->topic_len, m->payload,

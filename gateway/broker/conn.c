@@ -66,6 +66,7 @@ conn_accept(struct listener *l, int fd, const char *addr, int over_limit)
 	b->conns = c;
 	b->nconns++;
 	l->nconns++;
+	broker_sweep_needed(b);
 }
 
 void
@@ -250,6 +251,7 @@ conn_linger(struct broker *b, int fd)
 	b->linger = xreallocarray(b->linger, b->nlinger + 1, sizeof(*b->linger));
 	b->linger[b->nlinger].fd = fd;
 	b->linger[b->nlinger++].until = loop_now(b->loop) + LINGER_MS;
+	broker_sweep_needed(b);
 }
 
 void

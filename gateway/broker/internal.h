@@ -286,6 +286,8 @@ void		 hold_conn_closed(struct conn *);
 /* Removes c from the paused connections (it closes). */
 void		 broker_unpause(struct broker *, struct conn *);
 void		 conn_watch(struct conn *);
+/* Arms the 500 ms sweep (timeouts, keepalive) if it rests. */
+void		 broker_sweep_needed(struct broker *);
 /* Keeps a closed socket a moment, reading until the peer closes. */
 void		 conn_linger(struct broker *, int fd);
 /* Closes the lingering sockets whose time is up (all: every one). */

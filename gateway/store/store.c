@@ -554,18 +554,25 @@ upkeep(struct store *s)
 		sqlite3_reset(s->dead_trim);
 }
 
-/* Runs upkeep when it is due; returns ms until it is due again, or -1. */
+/*
+ * Runs upkeep when it is due; returns ms until it is due again, or -1.
+ * Retention runs every UPKEEP_MS; without it, only dead_letters is kept
+ * short, once a minute (an idle gateway sleeps).
+ */
 static int
 upkeep_due(struct store *s)
 {
-	uint64_t now = mono_ms();
+	uint64_t	now = mono_ms(), every = 60000;
 
 	if (s->ntables == 0)
 		return -1;
+	for (size_t i = 0; i < s->ntables; i++)
+		if (tbl_has_retention(s->tables[i].t))
+			every = UPKEEP_MS;
 	if (now >= s->next_upkeep_ms) {
 		upkeep(s);
-		s->next_upkeep_ms = now + UPKEEP_MS;
-		return UPKEEP_MS;
+		s->next_upkeep_ms = now + every;
+		return (int)every;
 	}
 	return (int)(s->next_upkeep_ms - now);
 }
