@@ -98,6 +98,9 @@ void		 broker_pause_publisher(struct broker *, int (*congested)(void *),
  */
 int		 broker_post(struct broker *, const char *topic, const void *payload,
 		    size_t len, uint8_t qos, int retain);
+/* The same, naming the publisher (client_id) for in-process subscribers. */
+int		 broker_post_as(struct broker *, const char *from, const char *topic,
+		    const void *payload, size_t len, uint8_t qos, int retain);
 
 /*
  * A batch of publishes built on one thread and posted at once: one queue

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "actuator.h"
+#include "bridge.h"
 #include "broker.h"
 #include "conf.h"
 #include "daemon.h"
@@ -30,6 +31,7 @@ struct daemon {
 	struct drv_lines	*lines;
 	struct actuators	*actuators;
 	struct rules		*rules;
+	struct bridges		*bridges;
 	struct loop_timer	*watchdog;
 	struct loop_timer	*stop_timer;
 	int			 stopping;
@@ -43,28 +45,6 @@ daemon_apply(struct daemon *d)
 {
 	log_set_level(d->log_override >= 0 ? (enum log_level)d->log_override :
 	    (enum log_level)d->cfg->log_level);
-}
-
-/* Warns once per section whose part is not in this build yet. */
-static void
-daemon_warn_unbuilt(const struct fmq_config *cfg)
-{
-	static const struct {
-		const char	*section;
-		size_t		 off;
-	} parts[] = {
-		{ "bridges", offsetof(struct fmq_config, nbridges) },
-	};
-
-	for (size_t i = 0; i < FMQ_NELEM(parts); i++) {
-		size_t n = *(const size_t *)(const void *)((const char *)cfg +
-		    parts[i].off);
-
-		if (n > 0)
-			log_warn("fieldmqd", NULL, "%s: %zu configured and valid, "
-			    "not run: this version does not include that part yet",
-			    parts[i].section, n);
-	}
 }
 
 static void
@@ -139,7 +119,6 @@ daemon_reload(struct daemon *d)
 	log_info("config", NULL, "reloaded: %s (log_level, password_file and "
 	    "acl_file apply now; listeners, devices, tables and actuators at "
 	    "the next start)", desc);
-	daemon_warn_unbuilt(cfg);
 	notify_ready();
 }
 
@@ -209,13 +188,13 @@ daemon_run(struct daemon *d)
 		return 1;
 	}
 	d->rules = rules_start(d->boot_cfg, d->loop, d->broker, d->store);
+	d->bridges = bridges_start(d->boot_cfg, d->broker, d->store);
 	d->lines = fieldbus_start(d->boot_cfg, d->broker);
 	d->actuators = actuators_start(d->boot_cfg, d->broker, d->lines);
 	d->started_ms = mono_ms();
 	config_describe(d->cfg, desc, sizeof(desc));
 	log_info("fieldmqd", NULL, "started %s (pid %ld): %s: %s", PACKAGE_VERSION,
 	    (long)getpid(), d->path, desc);
-	daemon_warn_unbuilt(d->cfg);
 	notify_ready();
 	notify_status("running: %s", desc);
 	if (loop_run(d->loop) == -1) {
@@ -238,6 +217,7 @@ daemon_free(struct daemon *d)
 	loop_timer_free(d->stop_timer);
 	actuators_free(d->actuators);
 	fieldbus_stop(d->lines);
+	bridges_free(d->bridges);
 	rules_free(d->rules);
 	broker_free(d->broker);
 	store_free(d->store);

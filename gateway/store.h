@@ -89,6 +89,20 @@ void		 store_smsg_add(struct store *, const char *client_id,
 		    const char *topic, size_t tlen, const void *payload, size_t len,
 		    int qos, int retain);
 void		 store_smsg_clear(struct store *, const char *client_id);
+/*
+ * The bridges' outbox: a message for a bridge's cloud broker (copied;
+ * done as for store_row), and the deletion of a row the cloud
+ * acknowledged. -1 when the queue is full.
+ */
+int		 store_outbox_add(struct store *, const char *bridge,
+		    const char *topic, size_t tlen, const void *payload, size_t len,
+		    int qos, int retain, uint64_t time_ms, void (*done)(void *),
+		    void *arg);
+void		 store_outbox_delete(struct store *, int64_t id);
+/* cb(arg) on the writer thread after a commit that added outbox rows. */
+void		 store_on_outbox(struct store *, void (*cb)(void *), void *arg);
+/* The database file (for readers' own connections). */
+const char	*store_path(const struct store *);
 /* Calls done(arg) on the writer thread once everything before it is committed. */
 void		 store_barrier(struct store *, void (*done)(void *), void *arg);
 

@@ -42,6 +42,7 @@ struct posted {
 struct broker_batch {
 	struct buf	 b;
 	size_t		 n;
+	char		*from;		/* the publisher named to subscribers */
 };
 
 static void
@@ -338,7 +339,7 @@ on_inbound(struct loop *l, int fd, uint32_t events, void *arg)
 			b->st.msgs_received++;
 			if (m->retain)
 				broker_retain(b, m);
-			broker_route(b, m, "fieldmqd");
+			broker_route(b, m, bt->from != NULL ? bt->from : "fieldmqd");
 			msg_unref(m);
 			off += (sizeof(p) + p.topic_len + p.len + 7) & ~(size_t)7;
 		}
@@ -686,6 +687,7 @@ broker_batch_free(struct broker_batch *bt)
 	if (bt == NULL)
 		return;
 	buf_free(&bt->b);
+	free(bt->from);
 	free(bt);
 }
 
@@ -703,6 +705,20 @@ broker_post_batch(struct broker *b, struct broker_batch *bt)
 		return -1;
 	}
 	return 0;
+}
+
+int
+broker_post_as(struct broker *b, const char *from, const char *topic,
+    const void *payload, size_t len, uint8_t qos, int retain)
+{
+	struct broker_batch *bt = broker_batch_new();
+
+	bt->from = xstrdup(from);
+	if (broker_batch_add(bt, topic, payload, len, qos, retain) == -1) {
+		broker_batch_free(bt);
+		return -1;
+	}
+	return broker_post_batch(b, bt);
 }
 
 int

@@ -472,7 +472,7 @@ check_table(struct cfg_ctx *c, void *obj, const struct ynode *n)
 {
 	static const char *const own[] = {
 		"meta", "retained", "sessions", "subscriptions",
-		"session_messages", "dead_letters", "outbox",
+		"session_messages", "dead_letters", "outbox", "sqlite_sequence",
 	};
 	struct cfg_table *t = obj;
 	const struct ynode *cols = cfg_value(n, "columns");

@@ -32,6 +32,8 @@ enum op_type {
 	OP_SMSG_CLEAR,
 	OP_BARRIER,
 	OP_ROW,		/* a message for a rule-engine table */
+	OP_OUTBOX_ADD,
+	OP_OUTBOX_DELETE,
 	OP_NTYPES,
 };
 
@@ -57,6 +59,10 @@ static const char *const op_sql[OP_NTYPES] = {
 	    "payload, qos, retain) VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 "
 	    "FROM session_messages WHERE client_id = ?1), ?2, ?3, ?4, ?5)",
 	[OP_SMSG_CLEAR] = "DELETE FROM session_messages WHERE client_id = ?1",
+	[OP_OUTBOX_ADD] = "INSERT INTO outbox (bridge, topic, payload, qos, "
+	    "retain, time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	/* ?6 carries the row id. */
+	[OP_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id = ?6",
 };
 
 struct op {
@@ -84,6 +90,8 @@ struct store {
 	sqlite3_stmt	*dead_trim;
 	int		 failing;	/* the last commit failed */
 	int		 closing;	/* store_stop() was called */
+	void		(*on_outbox)(void *);	/* rows were added */
+	void		*on_outbox_arg;
 	struct stable	*tables;
 	size_t		 ntables;
 	uint64_t	 next_upkeep_ms;
@@ -507,6 +515,11 @@ commit_batch(struct store *s, struct op **ops, size_t n)
 	}
 	if (ok) {
 		tables_committed(s);
+		for (size_t i = 0; i < n && s->on_outbox != NULL; i++)
+			if (ops[i]->type == OP_OUTBOX_ADD) {
+				s->on_outbox(s->on_outbox_arg);
+				break;
+			}
 		if (s->failing)
 			log_info("store", NULL, "%s: commits work again", s->path);
 		__atomic_store_n(&s->failing, 0, __ATOMIC_RELAXED);
@@ -726,6 +739,35 @@ store_row(struct store *s, unsigned table, const char *topic, size_t tlen,
 	return op_push(s, OP_ROW, table, topic, tlen, client_id ? client_id : "",
 	    client_id ? strlen(client_id) : 0, payload, len, qos, retain, time_ms,
 	    done, arg);
+}
+
+int
+store_outbox_add(struct store *s, const char *bridge, const char *topic,
+    size_t tlen, const void *payload, size_t len, int qos, int retain,
+    uint64_t time_ms, void (*done)(void *), void *arg)
+{
+	return op_push(s, OP_OUTBOX_ADD, 0, bridge, strlen(bridge), topic, tlen,
+	    payload, len, qos, retain, time_ms, done, arg);
+}
+
+void
+store_outbox_delete(struct store *s, int64_t id)
+{
+	op_push(s, OP_OUTBOX_DELETE, 0, "", 0, "", 0, "", 0, 0, 0, (uint64_t)id,
+	    NULL, NULL);
+}
+
+void
+store_on_outbox(struct store *s, void (*cb)(void *), void *arg)
+{
+	s->on_outbox = cb;
+	s->on_outbox_arg = arg;
+}
+
+const char *
+store_path(const struct store *s)
+{
+	return s->path;
 }
 
 void
