@@ -115,18 +115,6 @@ struct stable {
 #define UPKEEP_MS	1000		/* retention, at most this often */
 #define RETAIN_BATCH	1000		/* rows deleted per transaction */
 
-/* Runs SQL without results; returns 0, or -1 with the message in err. */
-static int
-exec_sql(sqlite3 *db, const char *sql, char *err, size_t errsz)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
-		return 0;
-	snprintf(err, errsz, "%s", msg ? msg : sqlite3_errmsg(db));
-	sqlite3_free(msg);
-	return -1;
-}
 
 static int
 user_version(sqlite3 *db)
@@ -166,11 +154,11 @@ migrate(struct store *s, char *err, size_t errsz)
 		if (m->version <= (unsigned)v)
 			continue;
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %u", m->version);
-		if (exec_sql(s->db, "BEGIN IMMEDIATE", why, sizeof(why)) == -1 ||
-		    exec_sql(s->db, m->sql, why, sizeof(why)) == -1 ||
-		    exec_sql(s->db, sql, why, sizeof(why)) == -1 ||
-		    exec_sql(s->db, "COMMIT", why, sizeof(why)) == -1) {
-			exec_sql(s->db, "ROLLBACK", sql, sizeof(sql));
+		if (sql_exec(s->db, "BEGIN IMMEDIATE", why, sizeof(why)) == -1 ||
+		    sql_exec(s->db, m->sql, why, sizeof(why)) == -1 ||
+		    sql_exec(s->db, sql, why, sizeof(why)) == -1 ||
+		    sql_exec(s->db, "COMMIT", why, sizeof(why)) == -1) {
+			sql_exec(s->db, "ROLLBACK", sql, sizeof(sql));
 			snprintf(err, errsz, "%s: migration %s failed: %s", s->path,
 			    m->name, why);
 			return -1;
@@ -228,9 +216,9 @@ store_open(const struct cfg_store *cfg, char *err, size_t errsz)
 	st = NULL;
 	/* The WAL is checkpointed every 1000 pages (SQLite's default) and cut
 	 * back to 64 MiB after a reader held it longer. */
-	if (exec_sql(s->db, sync_sql[cfg->synchronous], why, sizeof(why)) == -1 ||
-	    exec_sql(s->db, "PRAGMA foreign_keys = ON", why, sizeof(why)) == -1 ||
-	    exec_sql(s->db, "PRAGMA journal_size_limit = 67108864", why,
+	if (sql_exec(s->db, sync_sql[cfg->synchronous], why, sizeof(why)) == -1 ||
+	    sql_exec(s->db, "PRAGMA foreign_keys = ON", why, sizeof(why)) == -1 ||
+	    sql_exec(s->db, "PRAGMA journal_size_limit = 67108864", why,
 	    sizeof(why)) == -1) {
 		snprintf(err, errsz, "%s: %s", cfg->path, why);
 		goto fail;
@@ -285,7 +273,7 @@ store_tables(struct store *s, const struct cfg_table *cfg, size_t n,
 {
 	char why[512], ignored[128];
 
-	if (exec_sql(s->db, "BEGIN IMMEDIATE", why, sizeof(why)) == -1) {
+	if (sql_exec(s->db, "BEGIN IMMEDIATE", why, sizeof(why)) == -1) {
 		snprintf(err, errsz, "%s: %s", s->path, why);
 		return -1;
 	}
@@ -298,11 +286,11 @@ store_tables(struct store *s, const struct cfg_table *cfg, size_t n,
 		}
 		s->ntables++;
 	}
-	if (exec_sql(s->db, "COMMIT", why, sizeof(why)) == 0)
+	if (sql_exec(s->db, "COMMIT", why, sizeof(why)) == 0)
 		return 0;
 	snprintf(err, errsz, "%s: %s", s->path, why);
 fail:
-	exec_sql(s->db, "ROLLBACK", ignored, sizeof(ignored));
+	sql_exec(s->db, "ROLLBACK", ignored, sizeof(ignored));
 	for (size_t i = 0; i < s->ntables; i++)
 		tbl_close(s->tables[i].t);
 	free(s->tables);
@@ -483,20 +471,20 @@ commit_batch(struct store *s, struct op **ops, size_t n)
 
 	for (;;) {
 		ok = 0;
-		if (exec_sql(s->db, "BEGIN", why, sizeof(why)) == 0) {
+		if (sql_exec(s->db, "BEGIN", why, sizeof(why)) == 0) {
 			size_t i;
 
 			for (i = 0; i < n; i++)
 				if (ops[i]->type != OP_BARRIER &&
 				    op_apply(s, ops[i], why, sizeof(why)) == -1)
 					break;
-			if (i == n && exec_sql(s->db, "COMMIT", why,
+			if (i == n && sql_exec(s->db, "COMMIT", why,
 			    sizeof(why)) == 0)
 				ok = 1;
 			else {
 				char ignored[128];
 
-				exec_sql(s->db, "ROLLBACK", ignored, sizeof(ignored));
+				sql_exec(s->db, "ROLLBACK", ignored, sizeof(ignored));
 			}
 		}
 		if (ok)
@@ -549,12 +537,12 @@ upkeep(struct store *s)
 		if (!tbl_has_retention(t))
 			continue;
 		for (int turn = 0; turn < 10 && n == RETAIN_BATCH; turn++) {
-			if (exec_sql(s->db, "BEGIN", why, sizeof(why)) == -1)
+			if (sql_exec(s->db, "BEGIN", why, sizeof(why)) == -1)
 				break;
 			n = tbl_retain(t, now, RETAIN_BATCH, why, sizeof(why));
-			if (n < 0 || exec_sql(s->db, "COMMIT", why,
+			if (n < 0 || sql_exec(s->db, "COMMIT", why,
 			    sizeof(why)) == -1) {
-				exec_sql(s->db, "ROLLBACK", ignored, sizeof(ignored));
+				sql_exec(s->db, "ROLLBACK", ignored, sizeof(ignored));
 				log_debug("rules", tbl_name(t), "retention: %s: "
 				    "retrying later", why);
 				break;

@@ -95,8 +95,8 @@ tbl_has_retention(const struct tbl *t)
 	return t->cfg->keep_ms > 0 || t->cfg->max_rows > 0;
 }
 
-static int
-exec_sql(sqlite3 *db, const char *sql, char *err, size_t errsz)
+int
+sql_exec(sqlite3 *db, const char *sql, char *err, size_t errsz)
 {
 	char *msg = NULL;
 
@@ -207,7 +207,7 @@ sync_columns(struct tbl *t, char *err, size_t errsz)
 			    " " : "", decl_types[t->cols[i].cfg->type]);
 		sqlite3_str_appendf(s, ")");
 		sql = sqlite3_str_finish(s);
-		r = exec_sql(t->db, sql, why, sizeof(why));
+		r = sql_exec(t->db, sql, why, sizeof(why));
 		sqlite3_free(sql);
 		if (r == -1) {
 			snprintf(err, errsz, "cannot create it: %s", why);
@@ -223,7 +223,7 @@ sync_columns(struct tbl *t, char *err, size_t errsz)
 		sql = sqlite3_mprintf("ALTER TABLE \"%w\" ADD COLUMN \"%w\"%s%s",
 		    cfg->name, c->name, *decl_types[c->type] ? " " : "",
 		    decl_types[c->type]);
-		r = exec_sql(t->db, sql, why, sizeof(why));
+		r = sql_exec(t->db, sql, why, sizeof(why));
 		sqlite3_free(sql);
 		if (r == -1) {
 			snprintf(err, errsz, "cannot add column %s: %s", c->name, why);
@@ -273,13 +273,13 @@ sync_key(struct tbl *t, char *err, size_t errsz)
 		sqlite3_reset(st);
 		sqlite3_free(sql);
 		sql = sqlite3_mprintf("DROP INDEX \"%w\"", idx);
-		if ((r = exec_sql(t->db, sql, why, sizeof(why))) == -1) {
+		if ((r = sql_exec(t->db, sql, why, sizeof(why))) == -1) {
 			snprintf(err, errsz, "cannot drop the old key index %s: %s",
 			    idx, why);
 			goto out;
 		}
 	}
-	if (want != NULL && (r = exec_sql(t->db, want, why, sizeof(why))) == -1)
+	if (want != NULL && (r = sql_exec(t->db, want, why, sizeof(why))) == -1)
 		snprintf(err, errsz, "cannot make (%s%s) its key: %s%s", cfg->key[0],
 		    cfg->nkey > 1 ? ", ..." : "", why,
 		    strstr(why, "UNIQUE") ? " (rows already in the table share a "

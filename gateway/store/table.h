@@ -51,6 +51,9 @@ const char	*tbl_name(const struct tbl *);
 enum tbl_result	 tbl_insert(struct tbl *, const struct tbl_msg *m, char *why,
 		    size_t whysz);
 
+/* Runs SQL without results; 0, or -1 with SQLite's message in err. */
+int		 sql_exec(sqlite3 *, const char *sql, char *err, size_t errsz);
+
 /* Whether the table has retention (keep or max_rows). */
 int		 tbl_has_retention(const struct tbl *);
 /*
