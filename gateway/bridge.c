@@ -58,6 +58,9 @@ struct bridge {
 	int			 started;
 	sqlite3			*db;			/* sender: read-only */
 	sqlite3_stmt		*next;
+	sqlite3_stmt		*count;			/* rows and oldest */
+	uint64_t		 stats_ms;		/* 0: no $SYS */
+	uint64_t		 next_stats;		/* mono ms */
 
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
@@ -71,6 +74,7 @@ struct bridge {
 };
 
 struct bridges {
+	uint64_t	 sys_interval_ms;
 	struct broker	*broker;
 	struct store	*store;
 	struct bridge	*v;
@@ -379,6 +383,41 @@ send_rows(struct bridge *br, int64_t from, unsigned room, unsigned gen)
 	return n;
 }
 
+/*
+ * The bridge's state, retained on $SYS/fieldmq/bridges/<name> every
+ * broker.sys_interval (sender thread; the outbox is counted here, off the
+ * loop).
+ */
+static void
+publish_stats(struct bridge *br)
+{
+	char		 topic[160], json[512];
+	int64_t		 rows = 0, oldest = 0;
+	uint64_t	 sent, acked;
+	unsigned	 inflight;
+	int		 connected, n;
+
+	if (sqlite3_step(br->count) == SQLITE_ROW) {
+		rows = sqlite3_column_int64(br->count, 0);
+		oldest = sqlite3_column_int64(br->count, 1);
+	}
+	sqlite3_reset(br->count);
+	pthread_mutex_lock(&br->lock);
+	connected = br->connected;
+	sent = br->sent;
+	acked = br->acked;
+	inflight = br->inflight;
+	pthread_mutex_unlock(&br->lock);
+	snprintf(topic, sizeof(topic), "$SYS/fieldmq/bridges/%s", br->cfg->name);
+	n = snprintf(json, sizeof(json), "{\"connected\":%s,\"outbox_rows\":%lld,"
+	    "\"oldest_age_ms\":%lld,\"sent\":%llu,\"acknowledged\":%llu,"
+	    "\"inflight\":%u}", connected ? "true" : "false", (long long)rows,
+	    rows > 0 && oldest > 0 ? (long long)(wall_ms() - (uint64_t)oldest) :
+	    0LL, (unsigned long long)sent, (unsigned long long)acked, inflight);
+	if (n > 0 && (size_t)n < sizeof(json))
+		broker_post(br->all->broker, topic, json, (size_t)n, 0, 1);
+}
+
 static void *
 sender_main(void *arg)
 {
@@ -386,6 +425,7 @@ sender_main(void *arg)
 	int64_t		 from;
 	unsigned	 room, gen;
 	int		 n;
+	struct timespec	 until;
 
 	/* rows_maybe is set by new rows, a (re)connect and each done send. */
 	pthread_mutex_lock(&br->lock);
@@ -402,7 +442,26 @@ sender_main(void *arg)
 				br->rows_maybe = 1;	/* maybe more behind */
 			continue;
 		}
-		pthread_cond_wait(&br->cond, &br->lock);
+		if (br->stats_ms == 0) {
+			pthread_cond_wait(&br->cond, &br->lock);
+			continue;
+		}
+		if (mono_ms() >= br->next_stats) {
+			br->next_stats = mono_ms() + br->stats_ms;
+			pthread_mutex_unlock(&br->lock);
+			publish_stats(br);
+			pthread_mutex_lock(&br->lock);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += (time_t)((br->next_stats - mono_ms()) / 1000);
+		until.tv_nsec += (long)((br->next_stats - mono_ms()) % 1000) *
+		    1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&br->cond, &br->lock, &until);
 	}
 	pthread_mutex_unlock(&br->lock);
 	return NULL;
@@ -448,6 +507,14 @@ bridge_start(struct bridge *br, const char *dbpath)
 	}
 	sqlite3_busy_timeout(br->db, 5000);
 	sqlite3_bind_text(br->next, 3, cfg->name, -1, SQLITE_STATIC);
+	if (sqlite3_prepare_v2(br->db, "SELECT count(*), min(time_ms) FROM "
+	    "outbox WHERE bridge = ?1", -1, &br->count, NULL) != SQLITE_OK) {
+		log_error("bridge", cfg->name, "%s: %s", dbpath,
+		    sqlite3_errmsg(br->db));
+		return -1;
+	}
+	sqlite3_bind_text(br->count, 1, cfg->name, -1, SQLITE_STATIC);
+	br->stats_ms = br->all->sys_interval_ms;
 	snprintf(id, sizeof(id), "%s", cfg->client_id ? cfg->client_id :
 	    "fieldmq");
 	/* Sending happens only while connected: Paho buffers nothing. */
@@ -508,6 +575,7 @@ bridges_start(const struct fmq_config *cfg, struct broker *b, struct store *s)
 	all = xcalloc(1, sizeof(*all));
 	all->broker = b;
 	all->store = s;
+	all->sys_interval_ms = cfg->broker.sys_interval_ms;
 	all->v = xcalloc(cfg->nbridges, sizeof(*all->v));
 	all->n = cfg->nbridges;
 	for (size_t i = 0; i < all->n; i++) {
@@ -542,6 +610,7 @@ bridges_free(struct bridges *all)
 			MQTTAsync_destroy(&br->mq);
 		}
 		sqlite3_finalize(br->next);
+		sqlite3_finalize(br->count);
 		sqlite3_close(br->db);
 		pthread_mutex_destroy(&br->lock);
 		pthread_cond_destroy(&br->cond);

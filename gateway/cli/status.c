@@ -1,6 +1,7 @@
 /*
  * `fieldmq status`: what the running daemon says about itself on its
- * broker's retained $SYS topics (broker counters, devices, tables), read
+ * broker's retained $SYS topics (broker counters, devices, tables,
+ * bridges), read
  * once and printed as a summary. JSON values are read with SQLite's JSON
  * functions.
  */
@@ -32,9 +33,9 @@ status_help(FILE *f)
 	    "usage: fieldmq status [-c CONFIG] [-h HOST] [-p PORT] [-u USER]\n"
 	    "Prints the running daemon's state from its broker's $SYS topics:\n"
 	    "uptime, clients, message counts and rates, each device (online or\n"
-	    "not, requests, errors, round trip) and each table (rows, dead\n"
-	    "letters, drops). The broker is found as for fieldmq tail. Exits 1\n"
-	    "if the broker cannot be reached.\n");
+	    "not, requests, errors, round trip), each table (rows, dead\n"
+	    "letters, drops) and each bridge (connected, outbox). The broker is\n"
+	    "found as for fieldmq tail. Exits 1 if it cannot be reached.\n");
 }
 
 static void
@@ -175,6 +176,12 @@ status_main(int argc, char **argv)
 		    "?1 ->> '$.connection_errors', ?1 ->> '$.rtt_avg_ms') || "
 		    "CASE WHEN ?1 ->> '$.last_error' <> '' THEN ', last error: ' "
 		    "|| (?1 ->> '$.last_error') ELSE '' END");
+		print_objects(db, &seen, "$SYS/fieldmq/bridges/", "bridge",
+		    "SELECT CASE WHEN ?1 ->> '$.connected' THEN 'connected   ' "
+		    "ELSE 'DISCONNECTED' END || printf('  outbox %d rows (oldest %d "
+		    "s), %d sent, %d acknowledged, %d in flight', ?1 ->> "
+		    "'$.outbox_rows', (?1 ->> '$.oldest_age_ms') / 1000, ?1 ->> "
+		    "'$.sent', ?1 ->> '$.acknowledged', ?1 ->> '$.inflight')");
 		print_objects(db, &seen, "$SYS/fieldmq/tables/", "table",
 		    "SELECT printf('%d rows, %d filtered, %d dead letters, %d "
 		    "dropped', ?1 ->> '$.rows', ?1 ->> '$.filtered', ?1 ->> "

@@ -83,7 +83,14 @@ seq 1 2000 >"$TMP/seq"
 mosquitto_pub "${H[@]}" -q 1 -t plant/line/count -l <"$TMP/seq" ||
 	fail "local publishers are held up while the cloud is away"
 [ "$(outbox)" = 2000 ] || fail "outbox rows: $(outbox)"
-ok "cloud down: 2000 QoS 1 messages are acknowledged locally and wait in the outbox"
+i=0
+until "$FIELDMQ" status -c "$TMP/fieldmq.yaml" 2>&1 | tee "$TMP/status" |
+    grep -q "^bridge *cloud *DISCONNECTED  outbox 2000 rows"; do
+	[ "$i" -lt 50 ] || fail "status: $(cat "$TMP/status")"
+	sleep 0.2
+	i=$((i + 1))
+done
+ok "cloud down: 2000 QoS 1 messages are acknowledged locally and wait in the outbox; fieldmq status: $(grep '^bridge' "$TMP/status")"
 
 kill -9 "$FIELDMQD_PID"
 wait_exit "$FIELDMQD_PID" 5
@@ -103,5 +110,13 @@ awk '!seen[$0]++' "$TMP/got" >"$TMP/uniq"
 cmp -s "$TMP/uniq" "$TMP/seq" ||
 	fail "not every message, or not in order: $(diff "$TMP/seq" "$TMP/uniq" | head -5)"
 ok "after kill -9 of fieldmqd and the cloud's return: all 2000 arrive in order ($(($(wc -l <"$TMP/got") - 2000)) duplicates), the outbox is empty"
+i=0
+until "$FIELDMQ" status -c "$TMP/fieldmq.yaml" 2>&1 | tee "$TMP/status" |
+    grep -q "^bridge *cloud *connected *outbox 0 rows"; do
+	[ "$i" -lt 50 ] || fail "status: $(cat "$TMP/status")"
+	sleep 0.2
+	i=$((i + 1))
+done
+ok "fieldmq status: $(grep '^bridge' "$TMP/status")"
 stop_fieldmqd
 done_testing
