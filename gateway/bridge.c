@@ -18,7 +18,9 @@
  *
  * Subscribe rules: what the cloud sends on their filters is posted into
  * the broker under the bridge's name, and a message published under any
- * bridge's name is never forwarded again (no loops).
+ * bridge's name is never forwarded again (no loops). The rules are what
+ * the cloud may write locally: a message lands only under a rule's "to"
+ * (or on the rule's own filter), never on a $ topic.
  *
  * Topics: a rule's filter begins with fixed levels (its prefix, e.g.
  * "plant/" of "plant/#"); that prefix is replaced by the rule's "to":
@@ -309,6 +311,13 @@ on_remote(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
 		if (!filter_match(r->from, topic, len))
 			continue;
 		local = rewrite(r->from, r->to, topic, len);
+		/* The cloud writes only where the rule maps it, never $ topics. */
+		if (local[0] == '$') {
+			log_warn("bridge", cfg->name, "%s from the cloud: refused "
+			    "($ topics are the gateway's)", local);
+			free(local);
+			break;
+		}
 		if (broker_post_as(br->all->broker, br->client_name, local,
 		    m->payload, (size_t)m->payloadlen, (uint8_t)(m->qos <
 		    r->qos ? m->qos : r->qos), m->retained) == -1)
