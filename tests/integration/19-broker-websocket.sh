@@ -52,16 +52,18 @@ start_fieldmqd "$TMP/fieldmq.yaml"
 
 # MQTT.js under node: its own message and one from mosquitto_pub over TCP.
 for url in "ws://127.0.0.1:$ws/mqtt" "wss://localhost:$wss/mqtt"; do
-	node "$WEB/client.js" "$url" "$TMP/ca.crt" 2 >"$TMP/node.out" 2>&1 &
+	# A file of its own: the shell empties a reused one only later.
+	out=$TMP/node-${url%%:*}.out
+	node "$WEB/client.js" "$url" "$TMP/ca.crt" 2 >"$out" 2>&1 &
 	pid=$!
 	track "$pid"
-	wait_for_match "$TMP/node.out" "^ready$"
+	wait_for_match "$out" "^ready$"
 	mosquitto_pub -h 127.0.0.1 -p "$tcp" -q 1 -t ws/tcp -m from-tcp
 	wait_exit "$pid" 15
-	[ "$RC" = 0 ] || fail "node over $url: $(cat "$TMP/node.out")"
-	grep -q "^got ws/node hello over ${url%%:*}$" "$TMP/node.out" &&
-	    grep -q "^got ws/tcp from-tcp$" "$TMP/node.out" ||
-		fail "node over $url got: $(cat "$TMP/node.out")"
+	[ "$RC" = 0 ] || fail "node over $url: $(cat "$out")"
+	grep -q "^got ws/node hello over ${url%%:*}$" "$out" &&
+	    grep -q "^got ws/tcp from-tcp$" "$out" ||
+		fail "node over $url got: $(cat "$out")"
 done
 ok "MQTT.js under node over ws:// and wss:// publishes and receives, with mosquitto_pub over TCP"
 
