@@ -26,6 +26,19 @@ struct cli_sub {
 	void		*arg;
 	char		 url[300];	/* set by cli_subscribe */
 };
+/* The -c CONFIG -h HOST -p PORT -u USER options of tail and status. */
+struct cli_broker_opts {
+	const char	*config;
+	const char	*host;
+	long		 port;		/* -1: from the config */
+	const char	*user;
+	char		 hostbuf[256];
+};
+/* 1 if ch was one of them (taken), 0 if not, -1 for a bad value. */
+int	 cli_broker_option(struct cli_broker_opts *, int ch, const char *arg);
+/* Fills sub's host, port and user; -1 (said on stderr) for a bad config. */
+int	 cli_broker_resolve(struct cli_broker_opts *, const char *cmd,
+	    struct cli_sub *);
 /* Runs the subscription; the exit status (1: could not connect...). */
 int	 cli_subscribe(struct cli_sub *);
 /* The broker of a config's first listener (none given: the installed

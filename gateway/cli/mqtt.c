@@ -135,6 +135,47 @@ cli_broker_address(const char *config, char *host, size_t hsz, long *port)
 }
 
 int
+cli_broker_option(struct cli_broker_opts *o, int ch, const char *arg)
+{
+	char *end;
+
+	switch (ch) {
+	case 'c':
+		o->config = arg;
+		return 1;
+	case 'h':
+		o->host = arg;
+		return 1;
+	case 'p':
+		o->port = strtol(arg, &end, 10);
+		return *end != '\0' || o->port < 1 || o->port > 65535 ? -1 : 1;
+	case 'u':
+		o->user = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+cli_broker_resolve(struct cli_broker_opts *o, const char *cmd,
+    struct cli_sub *sub)
+{
+	long port;
+
+	if (cli_broker_address(o->config, o->hostbuf, sizeof(o->hostbuf),
+	    &port) == -1) {
+		fprintf(stderr, "fieldmq %s: %s: not a valid configuration (try "
+		    "fieldmq check-config)\n", cmd, o->config);
+		return -1;
+	}
+	sub->host = o->host != NULL ? o->host : o->hostbuf;
+	sub->port = o->port > 0 ? o->port : port;
+	sub->user = o->user;
+	return 0;
+}
+
+int
 cli_subscribe(struct cli_sub *sub)
 {
 	MQTTAsync			 c;

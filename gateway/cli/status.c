@@ -105,47 +105,22 @@ status_main(int argc, char **argv)
 	struct seen	 seen = { 0 };
 	struct cli_sub	 sub = { .filters = filters, .nfilters = 1,
 			    .quiet_ms = 300, .on_message = collect, .arg = &seen };
-	const char	*config = NULL, *host = NULL;
-	char		 chost[256], *end;
-	long		 port = -1, cport;
+	struct cli_broker_opts	 o = { .port = -1 };
 	sqlite3		*db;
 	int		 ch, r;
 
 	optind = 1;
-	while ((ch = getopt(argc, argv, "c:h:p:u:")) != -1) {
-		switch (ch) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'h':
-			host = optarg;
-			break;
-		case 'p':
-			port = strtol(optarg, &end, 10);
-			if (*end != '\0' || port < 1 || port > 65535) {
-				status_help(stderr);
-				return 2;
-			}
-			break;
-		case 'u':
-			sub.user = optarg;
-			break;
-		default:
+	while ((ch = getopt(argc, argv, "c:h:p:u:")) != -1)
+		if (cli_broker_option(&o, ch, optarg) != 1) {
 			status_help(stderr);
 			return 2;
 		}
-	}
 	if (optind != argc) {
 		status_help(stderr);
 		return 2;
 	}
-	if (cli_broker_address(config, chost, sizeof(chost), &cport) == -1) {
-		fprintf(stderr, "fieldmq status: %s: not a valid configuration "
-		    "(try fieldmq check-config)\n", config);
+	if (cli_broker_resolve(&o, "status", &sub) == -1)
 		return 1;
-	}
-	sub.host = host != NULL ? host : chost;
-	sub.port = port > 0 ? port : cport;
 	if ((r = cli_subscribe(&sub)) != 0)
 		return r;
 	if (seen.n == 0) {

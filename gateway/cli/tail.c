@@ -70,52 +70,30 @@ int
 tail_main(int argc, char **argv)
 {
 	struct cli_sub	 sub = { .on_message = print_message };
-	const char	*config = NULL, *host = NULL;
+	struct cli_broker_opts	 o = { .port = -1 };
 	static char	*all[] = { "#" };
-	char		 chost[256], *end;
-	long		 port = -1, cport;
+	char		*end;
 	int		 ch;
 
 	optind = 1;
 	while ((ch = getopt(argc, argv, "c:h:p:u:n:")) != -1) {
-		switch (ch) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'h':
-			host = optarg;
-			break;
-		case 'p':
-			port = strtol(optarg, &end, 10);
-			if (*end != '\0' || port < 1 || port > 65535) {
-				tail_help(stderr);
-				return 2;
-			}
-			break;
-		case 'u':
-			sub.user = optarg;
-			break;
-		case 'n':
+		if (ch == 'n') {
 			sub.max_messages = strtol(optarg, &end, 10);
 			if (*end != '\0' || sub.max_messages < 1) {
 				tail_help(stderr);
 				return 2;
 			}
-			break;
-		default:
+			continue;
+		}
+		if (cli_broker_option(&o, ch, optarg) != 1) {
 			tail_help(stderr);
 			return 2;
 		}
 	}
 	sub.filters = optind < argc ? argv + optind : all;
 	sub.nfilters = optind < argc ? argc - optind : 1;
-	if (cli_broker_address(config, chost, sizeof(chost), &cport) == -1) {
-		fprintf(stderr, "fieldmq tail: %s: not a valid configuration (try "
-		    "fieldmq check-config)\n", config);
+	if (cli_broker_resolve(&o, "tail", &sub) == -1)
 		return 1;
-	}
-	sub.host = host != NULL ? host : chost;
-	sub.port = port > 0 ? port : cport;
 	tty = isatty(STDOUT_FILENO);
 	return cli_subscribe(&sub);
 }
